@@ -1,0 +1,39 @@
+# calcwire: everything a fresh clone needs is installed by these targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+BUF := node_modules/.bin/buf
+INSTALLED := $(VENV)/.installed
+NODE_INSTALLED := node_modules/.installed
+PROTO_OUT := .
+
+.PHONY: help
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+$(INSTALLED): requirements.lock pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $@
+
+$(NODE_INSTALLED): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+.PHONY: install
+install: $(INSTALLED) $(NODE_INSTALLED) ## Create .venv and install Python packages and buf
+
+.PHONY: lock
+lock: ## Re-resolve requirements.lock from pyproject.toml in a clean virtual environment
+	rm -rf .run/lockvenv && $(PYTHON) -m venv .run/lockvenv
+	.run/lockvenv/bin/pip install --quiet -e '.[dev]'
+	{ head -2 requirements.lock; .run/lockvenv/bin/pip freeze --exclude-editable | grep -v '^calcwire'; } > requirements.lock.new
+	mv requirements.lock.new requirements.lock
+
+.PHONY: test
+test: install ## Run the whole test suite (installs what it needs)
+	$(PY) -m pytest -q
