@@ -261,7 +261,7 @@ class _Gen:
     def arg(self, node: Node, kind: str) -> str:
         if kind == "v":
             return self.expr(node, "A" if self.base == "A" else "V")
-        if kind == "r" or kind == "l":
+        if kind == "r" or kind == "l" or kind == "s":
             return self.expr(node, "R") if self.is_refish(node) else self.expr(node, self.base)
         if kind == "a":
             return self.expr(node, "R") if self.is_refish(node) else self.expr(node, "A")
@@ -279,6 +279,10 @@ class _Gen:
 
             spec = fallback_spec(name)
             if spec is None:
+                from eval_svc.engine.functions._excel_names import EXCEL_FUNCTIONS
+
+                if name not in EXCEL_FUNCTIONS:
+                    return self.const(XlError.NAME)  # Excel itself does not know it
                 raise _Unsupported(f"unsupported function: {name}")
         n = len(node.args)
         if not spec.min_args <= n <= spec.max_args:
@@ -428,6 +432,10 @@ class ShapeCompiler:
         gen = _Gen(self.env, sheet, array_mode)
         try:
             body = gen.expr(node, "R")
+            if not array_mode and type(node) is Binary and node.op in ("+", "-"):
+                # Excel rounds the noise off a sum or difference that ends the formula.
+                fn = "_add_final" if node.op == "+" else "_sub_final"
+                body = body.replace(f"_{_BIN_NAMES[node.op]}(", f"{fn}(", 1)
         except _Unsupported as exc:
             return CompiledShape(None, None, False, False, str(exc), "")
         except RecursionError:

@@ -103,13 +103,13 @@ def ispmt(rate: Any, per: Any, nper: Any, pv: Any) -> Any:
     return result(v * num(rate) * (num(per) / n - 1))
 
 
-@register("CUMIPMT", "vvvvvv")
+@register("CUMIPMT", "ssssss")
 @safe
 def cumipmt(rate: Any, nper: Any, pv: Any, start: Any, end: Any, when: Any) -> Any:
     return _cum(rate, nper, pv, start, end, when, interest=True)
 
 
-@register("CUMPRINC", "vvvvvv")
+@register("CUMPRINC", "ssssss")
 @safe
 def cumprinc(rate: Any, nper: Any, pv: Any, start: Any, end: Any, when: Any) -> Any:
     return _cum(rate, nper, pv, start, end, when, interest=False)
@@ -290,7 +290,7 @@ def _xnpv(r: float, vs: list[float], ds: list[float]) -> float:
     return sum(v / (1 + r) ** ((d - d0) / 365.0) for v, d in zip(vs, ds))
 
 
-@register("XNPV", "vrr")
+@register("XNPV", "srr")
 @safe
 def xnpv(rate_: Any, values: Any, dates_: Any) -> Any:
     r = num(rate_)
@@ -300,7 +300,7 @@ def xnpv(rate_: Any, values: Any, dates_: Any) -> Any:
     return result(_xnpv(r, vs, ds))
 
 
-@register("XIRR", "rrv")
+@register("XIRR", "rrs")
 @safe
 def xirr(values: Any, dates_: Any, guess: Any = None) -> Any:
     vs, ds = _paired(values, dates_)
@@ -490,7 +490,7 @@ def _inter_vdb(cost: float, salvage: float, life: float, life1: float, period: f
     return total
 
 
-@register("EFFECT", "vv")
+@register("EFFECT", "ss")
 @safe
 def effect(rate_: Any, npery: Any) -> Any:
     r, n = num(rate_), math.floor(num(npery))
@@ -499,7 +499,7 @@ def effect(rate_: Any, npery: Any) -> Any:
     return (1 + r / n) ** n - 1
 
 
-@register("NOMINAL", "vv")
+@register("NOMINAL", "ss")
 @safe
 def nominal(rate_: Any, npery: Any) -> Any:
     r, n = num(rate_), math.floor(num(npery))

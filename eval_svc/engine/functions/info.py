@@ -61,14 +61,14 @@ def _parity(x: Any) -> Any:
     return int(num(x)) % 2
 
 
-@register("ISEVEN", "v")
+@register("ISEVEN", "s")
 @safe
 def iseven(x: Any) -> Any:
     p = _parity(x)
     return p if type(p) is XlError else p == 0
 
 
-@register("ISODD", "v")
+@register("ISODD", "s")
 @safe
 def isodd(x: Any) -> Any:
     p = _parity(x)

@@ -169,7 +169,7 @@ def mod(a: Any, b: Any) -> Any:
     return r
 
 
-@register("QUOTIENT", "vv")
+@register("QUOTIENT", "ss")
 @safe
 def quotient(a: Any, b: Any) -> Any:
     n, d = num(a), num(b)
@@ -200,7 +200,7 @@ def sqrt(x: Any) -> Any:
     return math.sqrt(n)
 
 
-@register("SQRTPI", "v")
+@register("SQRTPI", "s")
 @safe
 def sqrtpi(x: Any) -> Any:
     n = num(x)
@@ -361,7 +361,7 @@ def fact(x: Any) -> Any:
     return float(math.factorial(int(n)))
 
 
-@register("FACTDOUBLE", "v")
+@register("FACTDOUBLE", "s")
 @safe
 def factdouble(x: Any) -> Any:
     n = int(num(x))
@@ -487,7 +487,7 @@ def floor_math(x: Any, significance: Any = None, mode: Any = None) -> Any:
     return float(math.floor(_q15(n / s)) * s)
 
 
-@register("MROUND", "vv")
+@register("MROUND", "ss")
 @safe
 def mround(x: Any, multiple: Any) -> Any:
     n, m = num(x), num(multiple)

@@ -208,13 +208,23 @@ def rept(s: Any, n: Any) -> Any:
     return out
 
 
+_charset = ["cp1252"]
+
+
+def use_mac_charset(flag: bool) -> None:
+    """CHAR and CODE use Mac Roman in files saved by Mac Excel, Windows-1252 otherwise."""
+    _charset[0] = "mac_roman" if flag else "cp1252"
+
+
 @register("CHAR", "v")
 @safe
 def char(n: Any) -> Any:
     k = integer(n)
     if not 1 <= k <= 255:
         return VALUE
-    return bytes([k]).decode("cp1252", errors="replace") if k >= 128 else chr(k)
+    if k < 128:
+        return chr(k)
+    return bytes([k]).decode(_charset[0], errors="replace")
 
 
 @register("CODE", "v")
@@ -223,9 +233,8 @@ def code(s: Any) -> Any:
     t = text(s)
     if not t:
         return VALUE
-    ch = t[0]
     try:
-        b = ch.encode("cp1252")
+        b = t[0].encode(_charset[0])
     except UnicodeEncodeError:
         return 63.0
     return float(b[0])
