@@ -76,6 +76,7 @@ _SPECIAL: Final = frozenset(
         "ISOMITTED",
         "ROW",
         "COLUMN",
+        "_ETA",
     }
 )
 # Calls that can evaluate to a reference (kept as Refs where a reference is wanted).
@@ -91,8 +92,6 @@ _REF_FUNCTIONS: Final = frozenset(
         "XLOOKUP",
         "ANCHORARRAY",
         "LET",
-        "IFERROR",
-        "IFNA",
         "TRIMRANGE",
     }
 )
@@ -322,8 +321,9 @@ class _Gen:
         if name in ("IFERROR", "IFNA"):
             if len(args) != 2:
                 return self.const(XlError.VALUE)
-            value = self.expr(args[0], branch_mode)
-            alt = self.expr(args[1], branch_mode)
+            scalar_mode = "A" if base == "A" else "V"
+            value = self.expr(args[0], scalar_mode)
+            alt = self.expr(args[1], scalar_mode)
             test = "_iserror_v" if name == "IFERROR" else "_isna_v"
             if base == "A":
                 return f"_iferror_a({value}, lambda: {alt}, {test})"
@@ -406,6 +406,19 @@ class _Gen:
             if type(args[0]) is Param:
                 return f"({self.expr(args[0], 'R')} is _OMIT)"
             return "False"
+        if name == "_ETA":
+            target = args[0].value  # type: ignore[union-attr]
+            spec = FUNCTIONS.get(target)
+            if spec is None:
+                from eval_svc.engine.functions.fallback import fallback_spec
+
+                spec = fallback_spec(target)
+            if spec is None:
+                raise _Unsupported(f"unsupported function: {target}")
+            fname = f"F_{_ident(target)}"
+            self.env[fname] = spec.impl
+            call = f"{fname}(_X, k, *_a)" if spec.context else f"{fname}(*_a)"
+            return f"_Lambda(lambda *_a: {call}, {spec.max_args})"
         if name in ("ROW", "COLUMN"):
             if len(args) > 1:
                 return self.const(XlError.VALUE)
@@ -431,7 +444,7 @@ class ShapeCompiler:
     def compile(self, node: Node, sheet: int, array_mode: bool) -> CompiledShape:
         gen = _Gen(self.env, sheet, array_mode)
         try:
-            body = gen.expr(node, "R")
+            body = gen.expr(node, "A" if array_mode else "V")
             if not array_mode and type(node) is Binary and node.op in ("+", "-"):
                 # Excel rounds the noise off a sum or difference that ends the formula.
                 fn = "_add_final" if node.op == "+" else "_sub_final"

@@ -102,25 +102,35 @@ def _opt_index(x: Any) -> int | None:
 @register("INDEX", "avvv", returns="x")
 @safe
 def index(array: Any, row_num: Any = None, col_num: Any = None, area: Any = None) -> Any:
-    if type(array) is XlError:
-        return array
-    if type(array) is MultiRef:
-        a = _opt_index(area) or 1
-        if not 1 <= a <= len(array.refs):
-            return REF
-        array = array.refs[a - 1]
+    for x in (array, row_num, col_num, area):
+        if type(x) is XlError:
+            return x
     r = _opt_index(row_num)
     c = _opt_index(col_num)
+    a = _opt_index(area) or 1
+    if (r is not None and r < 0) or (c is not None and c < 0) or a < 1:
+        return VALUE
+    if type(array) is MultiRef:
+        if a > len(array.refs):
+            return REF
+        array = array.refs[a - 1]
+    elif a > 1:
+        return REF
     if type(array) is Ref or type(array) is Array:
         nr, nc = array.nrows, array.ncols
     else:
         array = Array([[array]])
         nr = nc = 1
-    if c is None and r is not None and nr == 1 and nc > 1:
-        r, c = None, r
+    if c is None:
+        if nr == 1:
+            r, c = 0 if nc > 1 else r, r
+        elif nc == 1:
+            c = 0
+        elif type(array) is Ref:
+            return REF
     r = r or 0
     c = c or 0
-    if r < 0 or c < 0 or r > nr or c > nc:
+    if r > nr or c > nc:
         return REF
     if type(array) is Ref:
         r1, r2 = (array.r1, array.r2) if r == 0 else (array.r1 + r - 1, array.r1 + r - 1)
@@ -169,6 +179,17 @@ def _vector(x: Any) -> list[Any]:
     if type(x) is Array:
         return list(x.flat())
     return [x]
+
+
+def _first_line(x: Any) -> list[Any]:
+    """LOOKUP's vector: a 2-D range is read along its first column (or row, if wider)."""
+    if type(x) is Ref or type(x) is Array:
+        rows_ = x.full_rows() if type(x) is Ref else x.rows
+        if len(rows_) > 1 and len(rows_[0]) > 1:
+            if len(rows_[0]) > len(rows_):
+                return list(rows_[0])
+            return [r[0] for r in rows_]
+    return _vector(x)
 
 
 def _lookup_value(value: Any, empty: Any = 0.0) -> Any:
@@ -276,7 +297,9 @@ def lookup(value: Any, lookup_vector: Any, result_vector: Any = None) -> Any:
         else:
             keys = results = [v for r in rows_ for v in r]
     else:
-        keys = _vector(lookup_vector)
+        keys = _first_line(lookup_vector)
+        if type(result_vector) in (Ref, Array) and result_vector.nrows > 1 and result_vector.ncols > 1:
+            return NA
         results = _vector(result_vector)
     pos = _match(value, keys, 1)
     if pos is None:
