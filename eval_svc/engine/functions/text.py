@@ -334,3 +334,64 @@ def dollar(x: Any, decimals: Any = None) -> Any:
 
 
 _ = (opt_num, to_text)
+
+
+@register("VALUETOTEXT", "vv")
+@safe
+def valuetotext(value: Any, fmt: Any = None) -> Any:
+    if type(value) is XlError:
+        return value
+    strict = fmt is not None and num(fmt) == 1
+    if type(value) is str:
+        return '"' + value.replace('"', '""') + '"' if strict else value
+    return text(value)
+
+
+_THAI_DIGITS = ["ศูนย์", "หนึ่ง", "สอง", "สาม", "สี่", "ห้า", "หก", "เจ็ด", "แปด", "เก้า"]
+_THAI_PLACES = ["", "สิบ", "ร้อย", "พัน", "หมื่น", "แสน"]
+
+
+def _thai_number(n: int) -> str:
+    if n == 0:
+        return ""
+    if n >= 1_000_000:
+        high, low = divmod(n, 1_000_000)
+        return _thai_number(high) + "ล้าน" + _thai_number(low)
+    digits = str(n)
+    out = []
+    size = len(digits)
+    for i, ch in enumerate(digits):
+        d = int(ch)
+        place = size - 1 - i
+        if d == 0:
+            continue
+        if place == 1 and d == 1:
+            out.append("สิบ")
+        elif place == 1 and d == 2:
+            out.append("ยี่สิบ")
+        elif place == 0 and d == 1 and size > 1:
+            out.append("เอ็ด")
+        else:
+            out.append(_THAI_DIGITS[d] + _THAI_PLACES[place])
+    return "".join(out)
+
+
+@register("BAHTTEXT", "v")
+@safe
+def bahttext(value: Any) -> Any:
+    from eval_svc.engine.functions.math import _round_to
+
+    x = _round_to(num(value), 2, "ROUND_HALF_UP")
+    negative = x < 0
+    cents_total = round(abs(x) * 100)
+    baht, satang = divmod(cents_total, 100)
+    if baht == 0 and satang == 0:
+        return "ศูนย์บาทถ้วน"
+    out = "ลบ" if negative else ""
+    if baht:
+        out += _thai_number(baht) + "บาท"
+    if satang:
+        out += _thai_number(satang) + "สตางค์"
+    else:
+        out += "ถ้วน"
+    return out
