@@ -44,7 +44,7 @@ CORPUS = Path(__file__).resolve().parents[1] / ".." / "shared" / "corpus"
 def _value(v: Any, data_type: str, epoch: dt.datetime) -> CellValue:
     if v is None:
         return None
-    if data_type == "e" or (isinstance(v, str) and v in _ERRORS):
+    if data_type == "e":
         try:
             return XlError(str(v))
         except ValueError:

@@ -293,6 +293,15 @@ class _Gen:
         fname = f"F_{_ident(name)}"
         self.env[fname] = spec.impl
         args = [self.arg(a, spec.kind(i)) for i, a in enumerate(node.args)]
+        for i, a in enumerate(node.args):
+            # An optional argument given as an empty cell is 0/FALSE, not "omitted".
+            if (
+                spec.min_args <= i < len(spec.kinds)
+                and spec.kind(i) in "vs"
+                and i not in spec.text_optional
+                and (type(a) is CellRef or type(a) is Missing)
+            ):
+                args[i] = f"_fill({args[i]})"
         lead = ["_X", "k"] if spec.context else []
         if self.base == "A" and any(spec.kind(i) == "v" for i in range(n)):
             mask = tuple(spec.kind(i) == "v" for i in range(n))

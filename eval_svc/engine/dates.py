@@ -192,6 +192,8 @@ def _parse_date(text: str) -> int | None:
         g = m.groupdict()
         month = _MONTHS[g["mon"].lower()] if g.get("mon") else int(g["m"])
         day = int(g["d"]) if g.get("d") else 1
+        if month > 12 and day <= 12 and not g.get("mon"):
+            month, day = day, month  # day/month order, when month/day cannot be
         year = _year(g.get("y"))
         if not (1 <= month <= 12 and 1 <= day <= 31):
             return None

@@ -41,6 +41,10 @@ from eval_svc.engine.runtime import (
 __all__ = ["base_env"]
 
 
+def _fill(x: Any) -> Any:
+    return 0.0 if x is None else x
+
+
 def _cond(x: Any) -> Any:
     return to_bool(x)
 
@@ -264,6 +268,7 @@ def base_env() -> dict[str, Any]:
     env: dict[str, Any] = {
         "XlError": XlError,
         "_cond": _cond,
+        "_fill": _fill,
         "_if_a": _if_a,
         "_iserror_v": _iserror_v,
         "_isna_v": _isna_v,

@@ -40,6 +40,7 @@ class FunctionSpec:
     context: bool
     returns: str  # "v": always a scalar; "x": may be an array or a reference
     dynamic: bool  # builds references at run time (OFFSET, INDIRECT)
+    text_optional: tuple[int, ...] = ()  # optional parameters where an empty cell means ""
 
     def kind(self, i: int) -> str:
         if i < len(self.kinds):
@@ -61,12 +62,15 @@ def register(
     context: bool = False,
     returns: str = "v",
     dynamic: bool = False,
+    text_optional: tuple[int, ...] = (),
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register ``impl`` under one or more Excel names.
 
     Argument counts come from the Python signature (after ``ctx, key`` for
     context functions, which get the calculation context and the formula
-    cell's key first).
+    cell's key first). An optional parameter given an empty cell receives 0
+    (Excel's reading of it), not the default the Python signature gives an
+    omitted one, except for ``text_optional`` parameters.
     """
 
     def deco(impl: Callable[..., Any]) -> Callable[..., Any]:
@@ -90,6 +94,7 @@ def register(
                 context,
                 returns,
                 dynamic,
+                text_optional,
             )
         return impl
 

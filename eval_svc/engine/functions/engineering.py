@@ -39,6 +39,8 @@ _BITS = {2: 10, 8: 30, 16: 40}
 def _places(places: Any) -> int | None:
     if places is None:
         return None
+    if type(places) is XlError:
+        raise ErrorResult(places)
     if type(places) is str:
         n = text_to_number(places)
         if type(n) is XlError:
@@ -85,6 +87,8 @@ def _decimal_arg(number: Any) -> int:
 
 
 def _to_decimal(number: Any, base: int) -> int:
+    if type(number) is XlError:
+        raise ErrorResult(number)
     if number is None:
         text = "0"
     elif type(number) is float or type(number) is int:

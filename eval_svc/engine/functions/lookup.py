@@ -536,7 +536,7 @@ def resolve_text_reference(book: Any, ref_text: str, key: int, a1: bool) -> Ref 
     return REF
 
 
-@register("ADDRESS", "vvvvv")
+@register("ADDRESS", "vvvvv", text_optional=(4,))
 @safe
 def address(row_num: Any, col_num: Any, abs_num: Any = None, a1: Any = None, sheet: Any = None) -> Any:
     r, c = integer(row_num), integer(col_num)
@@ -554,10 +554,9 @@ def address(row_num: Any, col_num: Any, abs_num: Any = None, a1: Any = None, she
         out = row_s + col_s
     if sheet is not None:
         name = text(sheet)
-        if name:
-            if not re.fullmatch(r"[A-Za-z_][\w.]*", name) or re.fullmatch(r"[A-Za-z]{1,3}\d+", name):
-                name = "'" + name.replace("'", "''") + "'"
-            out = f"{name}!{out}"
+        if name and (not re.fullmatch(r"[A-Za-z_][\w.]*", name) or re.fullmatch(r"[A-Za-z]{1,3}\d+", name)):
+            name = "'" + name.replace("'", "''") + "'"
+        out = f"{name}!{out}"
     return out
 
 

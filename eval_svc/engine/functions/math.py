@@ -470,7 +470,7 @@ def ceiling_math(x: Any, significance: Any = None, mode: Any = None) -> Any:
     if s == 0 or n == 0:
         return 0.0
     if n < 0 and m != 0:
-        return -float(math.floor(_q15(-n / s)) * s)
+        return -float(math.ceil(_q15(-n / s)) * s)  # away from zero
     return float(math.ceil(_q15(n / s)) * s)
 
 
@@ -483,7 +483,7 @@ def floor_math(x: Any, significance: Any = None, mode: Any = None) -> Any:
     if s == 0 or n == 0:
         return 0.0
     if n < 0 and m != 0:
-        return -float(math.ceil(_q15(-n / s)) * s)
+        return -float(math.floor(_q15(-n / s)) * s)  # toward zero
     return float(math.floor(_q15(n / s)) * s)
 
 

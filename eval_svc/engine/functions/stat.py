@@ -122,6 +122,22 @@ def median(*args: Any) -> Any:
     return values[mid] if n % 2 else (values[mid - 1] + values[mid]) / 2
 
 
+@register("MODE.MULT", "", rest="r", returns="x")
+@safe
+def mode_mult(*args: Any) -> Any:
+    values = numbers(args, direct_text=False)
+    counts: dict[float, int] = {}
+    order: list[float] = []
+    for v in values:
+        if v not in counts:
+            order.append(v)
+        counts[v] = counts.get(v, 0) + 1
+    best = max(counts.values(), default=0)
+    if best < 2:
+        return NA
+    return Array([[v] for v in order if counts[v] == best])
+
+
 @register(("MODE", "MODE.SNGL"), "", rest="r")
 @safe
 def mode(*args: Any) -> Any:
@@ -207,6 +223,7 @@ def _range_numbers(x: Any) -> list[float]:
 @register("LARGE", "av")
 @safe
 def large(array: Any, k: Any) -> Any:
+    num(k)  # an error in k wins over errors in the data
     values = sorted(_range_numbers(array), reverse=True)
     i = math.ceil(num(k))
     if not 1 <= i <= len(values):
@@ -217,6 +234,7 @@ def large(array: Any, k: Any) -> Any:
 @register("SMALL", "av")
 @safe
 def small(array: Any, k: Any) -> Any:
+    num(k)  # an error in k wins over errors in the data
     values = sorted(_range_numbers(array))
     i = math.ceil(num(k))
     if not 1 <= i <= len(values):
@@ -279,12 +297,14 @@ def _percentile_exc(values: list[float], p: float) -> float:
 @register(("PERCENTILE", "PERCENTILE.INC"), "av")
 @safe
 def percentile(array: Any, p: Any) -> Any:
+    num(p)
     return _percentile_inc(_range_numbers(array), num(p))
 
 
 @register("PERCENTILE.EXC", "av")
 @safe
 def percentile_exc(array: Any, p: Any) -> Any:
+    num(p)
     return _percentile_exc(_range_numbers(array), num(p))
 
 
@@ -352,8 +372,9 @@ def intercept(ys: Any, xs: Any) -> Any:
 @register(("FORECAST", "FORECAST.LINEAR"), "vaa")
 @safe
 def forecast(x: Any, ys: Any, xs: Any) -> Any:
+    at = num(x)
     s, b, _, _ = _fit(ys, xs)
-    return b + s * num(x)
+    return b + s * at
 
 
 @register(("CORREL", "PEARSON"), "aa")

@@ -268,7 +268,7 @@ def value(s: Any) -> Any:
     return num(s)
 
 
-@register("NUMBERVALUE", "vvv")
+@register("NUMBERVALUE", "vvv", text_optional=(1, 2))
 @safe
 def numbervalue(s: Any, decimal_sep: Any = None, group_sep: Any = None) -> Any:
     t = text(s)
@@ -305,20 +305,30 @@ def xtext(value: Any, fmt: Any) -> Any:
     return format_value(value, text(fmt))
 
 
+def _fixed_digits(x: float, decimals: int) -> str:
+    """x rounded to ``decimals`` places, written with Excel's 15 significant digits."""
+    from decimal import ROUND_HALF_UP, Decimal
+
+    d = Decimal(f"{x:.15g}")
+    q = d.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP) if decimals >= -300 else d
+    return f"{abs(q):f}" if decimals > 0 else f"{abs(q):.0f}"
+
+
 @register("FIXED", "vvv")
 @safe
 def fixed(x: Any, decimals: Any = None, no_commas: Any = None) -> Any:
-    from eval_svc.engine.functions.math import _round_to
-
     n = num(x)
     d = 2 if decimals is None else integer(decimals)
     if d > 127:
         return VALUE
     commas = not (no_commas is not None and boolean(no_commas))
-    r = _round_to(n, d, "ROUND_HALF_UP")
-    places = max(d, 0)
-    s = f"{abs(r):,.{places}f}" if commas else f"{abs(r):.{places}f}"
-    return ("-" if r < 0 else "") + s
+    digits = _fixed_digits(n, d)
+    whole, _, frac = digits.partition(".")
+    if commas:
+        whole = f"{int(whole):,}"
+    out = whole + ("." + frac if d > 0 else "")
+    negative = n < 0 and any(ch not in "0.," for ch in out)
+    return ("-" if negative else "") + out
 
 
 @register("DOLLAR", "vv")
@@ -340,8 +350,8 @@ _ = (opt_num, to_text)
 @safe
 def valuetotext(value: Any, fmt: Any = None) -> Any:
     if type(value) is XlError:
-        return value
-    strict = fmt is not None and num(fmt) == 1
+        return value.code
+    strict = fmt is not None and int(num(fmt)) == 1
     if type(value) is str:
         return '"' + value.replace('"', '""') + '"' if strict else value
     return text(value)
