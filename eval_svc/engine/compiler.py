@@ -298,10 +298,10 @@ class _Gen:
             if (
                 spec.min_args <= i < len(spec.kinds)
                 and spec.kind(i) in "vs"
-                and i not in spec.text_optional
                 and (type(a) is CellRef or type(a) is Missing)
             ):
-                args[i] = f"_fill({args[i]})"
+                fill = "_fill_text" if i in spec.text_optional else "_fill"
+                args[i] = f"{fill}({args[i]})"
         lead = ["_X", "k"] if spec.context else []
         if self.base == "A" and any(spec.kind(i) == "v" for i in range(n)):
             mask = tuple(spec.kind(i) == "v" for i in range(n))

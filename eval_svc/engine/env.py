@@ -45,6 +45,10 @@ def _fill(x: Any) -> Any:
     return 0.0 if x is None else x
 
 
+def _fill_text(x: Any) -> Any:
+    return "" if x is None else x
+
+
 def _cond(x: Any) -> Any:
     return to_bool(x)
 
@@ -170,6 +174,8 @@ def _ifs(parts: Sequence[Callable[[], Any]]) -> Any:
 def _switch_one(value: Any, parts: Sequence[Callable[[], Any]], has_default: bool) -> Any:
     if type(value) is XlError:
         return value
+    if value is None:
+        value = 0.0  # an empty cell matches 0, not "" or FALSE
     pairs = len(parts) - (1 if has_default else 0)
     for i in range(0, pairs, 2):
         candidate = parts[i]()
@@ -177,6 +183,8 @@ def _switch_one(value: Any, parts: Sequence[Callable[[], Any]], has_default: boo
             candidate = candidate.first()
         if type(candidate) is XlError:
             return candidate
+        if candidate is None:
+            candidate = 0.0
         eq = op_eq(value, candidate)
         if eq is True:
             return parts[i + 1]()
@@ -269,6 +277,7 @@ def base_env() -> dict[str, Any]:
         "XlError": XlError,
         "_cond": _cond,
         "_fill": _fill,
+        "_fill_text": _fill_text,
         "_if_a": _if_a,
         "_iserror_v": _iserror_v,
         "_isna_v": _isna_v,

@@ -290,8 +290,8 @@ def number_to_text(x: float) -> str:
         return s
     mant, _, exp = s.partition("e")
     e = int(exp)
-    if -10 < e < 0:
-        # Small numbers stay in decimal notation while they are short enough.
+    if -6 < e < 0:
+        # Down to 1E-05 Excel writes small numbers in decimal notation.
         return f"{x:.{15 - e - 1}f}".rstrip("0").rstrip(".")
     if "." in mant:
         mant = mant.rstrip("0").rstrip(".")

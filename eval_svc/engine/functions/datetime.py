@@ -274,8 +274,13 @@ def weeknum(x: Any, kind: Any = None) -> Any:
 @register("ISOWEEKNUM", "v")
 @safe
 def isoweeknum(x: Any) -> Any:
-    d = dates.serial_to_date(math.floor(serial(x)))
-    return float(d.isocalendar()[1])
+    s = math.floor(serial(x))
+    # Excel's own calendar (1900-01-01 a Sunday), so early-1900 serials agree with Excel.
+    monday0 = (s + 5) % 7
+    thursday = s - monday0 + 3
+    year = dates.serial_to_ymd(max(thursday, 1))[0]
+    jan1 = dates.ymd_to_serial(year, 1, 1) or 0
+    return float((thursday - jan1) // 7 + 1)
 
 
 def _yearfrac_basis_0(y1: int, m1: int, d1: int, y2: int, m2: int, d2: int) -> float:

@@ -100,7 +100,7 @@ def _to_decimal(number: Any, base: int) -> int:
     text = text.strip()
     if text == "":
         return 0
-    if len(text) > 10:
+    if len(text) > 10 or not text.isalnum():
         raise ErrorResult(NUM)
     try:
         value = int(text, base)
@@ -212,7 +212,7 @@ def _format_complex(z: complex, suffix: str) -> str:
 def _suffix(*suffixes: str) -> str:
     used = {s for s in suffixes if s}
     if len(used) > 1:
-        raise ErrorResult(VALUE)
+        raise ErrorResult(NUM)
     return used.pop() if used else "i"
 
 

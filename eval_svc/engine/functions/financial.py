@@ -211,7 +211,12 @@ def _irr_npv(r: float, flows: list[float]) -> tuple[float, float]:
 @register("IRR", "rv")
 @safe
 def irr(values: Any, guess: Any = None) -> Any:
-    flows = _cashflows(values)
+    if type(guess) is str:
+        return VALUE
+    try:
+        flows = _cashflows(values)
+    except ErrorResult:
+        return VALUE  # IRR reports any error among the cash flows as #VALUE!
     if not any(v > 0 for v in flows) or not any(v < 0 for v in flows):
         return NUM
     r = opt_num(guess, 0.1)

@@ -85,6 +85,11 @@ def sumsq(*args: Any) -> Any:
 @safe
 def sumproduct(*args: Any) -> Any:
     grids = [grid(a) for a in args]
+    for g in grids:  # errors in the data win over a shape mismatch
+        for row in g:
+            for v in row:
+                if type(v) is XlError:
+                    return v
     nr, nc = len(grids[0]), len(grids[0][0])
     for g in grids:
         if len(g) != nr or len(g[0]) != nc:
@@ -404,6 +409,11 @@ def permut(n: Any, k: Any) -> Any:
 
 
 def _int_args(args: Any) -> list[int]:
+    from eval_svc.engine.functions._helpers import is_range
+
+    for a in args:
+        if not is_range(a) and (a is None or type(a) is str or type(a) is bool):
+            raise ErrorResult(VALUE)  # an Analysis ToolPak function: no text, logicals or blanks
     out = []
     for v in numbers(args):
         if v < 0:

@@ -307,10 +307,12 @@ def xtext(value: Any, fmt: Any) -> Any:
 
 def _fixed_digits(x: float, decimals: int) -> str:
     """x rounded to ``decimals`` places, written with Excel's 15 significant digits."""
-    from decimal import ROUND_HALF_UP, Decimal
+    from decimal import ROUND_HALF_UP, Context, Decimal
 
     d = Decimal(f"{x:.15g}")
-    q = d.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP) if decimals >= -300 else d
+    if decimals < 0 and abs(d) < Decimal(10) ** (-decimals) / 2:
+        return "0"
+    q = d.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP, context=Context(prec=400))
     return f"{abs(q):f}" if decimals > 0 else f"{abs(q):.0f}"
 
 
@@ -351,7 +353,10 @@ _ = (opt_num, to_text)
 def valuetotext(value: Any, fmt: Any = None) -> Any:
     if type(value) is XlError:
         return value.code
-    strict = fmt is not None and int(num(fmt)) == 1
+    mode = 0 if fmt is None else int(num(fmt))
+    if mode not in (0, 1):
+        return VALUE
+    strict = mode == 1
     if type(value) is str:
         return '"' + value.replace('"', '""') + '"' if strict else value
     return text(value)
