@@ -298,6 +298,7 @@ class _Gen:
             if (
                 spec.min_args <= i < len(spec.kinds)
                 and spec.kind(i) in "vs"
+                and i not in spec.keep_empty
                 and (type(a) is CellRef or type(a) is Missing)
             ):
                 fill = "_fill_text" if i in spec.text_optional else "_fill"

@@ -41,6 +41,7 @@ class FunctionSpec:
     returns: str  # "v": always a scalar; "x": may be an array or a reference
     dynamic: bool  # builds references at run time (OFFSET, INDIRECT)
     text_optional: tuple[int, ...] = ()  # optional parameters where an empty cell means ""
+    keep_empty: tuple[int, ...] = ()  # optional parameters where an empty argument means omitted
 
     def kind(self, i: int) -> str:
         if i < len(self.kinds):
@@ -63,6 +64,7 @@ def register(
     returns: str = "v",
     dynamic: bool = False,
     text_optional: tuple[int, ...] = (),
+    keep_empty: tuple[int, ...] = (),
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register ``impl`` under one or more Excel names.
 
@@ -95,6 +97,7 @@ def register(
                 returns,
                 dynamic,
                 text_optional,
+                keep_empty,
             )
         return impl
 

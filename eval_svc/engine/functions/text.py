@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from calcwire.values import XlError
@@ -271,28 +272,26 @@ def value(s: Any) -> Any:
 @register("NUMBERVALUE", "vvv", text_optional=(1, 2))
 @safe
 def numbervalue(s: Any, decimal_sep: Any = None, group_sep: Any = None) -> Any:
-    t = text(s)
-    dsep = "." if decimal_sep is None else text(decimal_sep)[:1]
-    gsep = "," if group_sep is None else text(group_sep)[:1]
-    if not dsep or dsep == gsep:
+    t = "0" if s is None else text(s)
+    g = "," if group_sep is None else text(group_sep)[:1]
+    d = "." if decimal_sep is None else text(decimal_sep)[:1]
+    if not g or not d:
         return VALUE
-    t = "".join(t.split())
-    if not t:
-        return 0.0
-    pct = 0
-    while t.endswith("%"):
-        pct += 1
-        t = t[:-1]
-    if t.count(dsep) > 1 or (gsep and dsep in t and gsep in t[t.index(dsep) :]):
+    if g == d and group_sep is not None and decimal_sep is not None:
         return VALUE
-    if gsep:
-        t = t.replace(gsep, "")
-    t = t.replace(dsep, ".")
+    ge, de = re.escape(g), re.escape(d)
+    number = rf"\s*[\d{ge}]+(?:{de}[\s\d]*)?(?:\s*[eE]\s*[+-]\s*\d[\s\d]*)?[\s%]*"
+    if {"(", ")"} & {g, d}:
+        m = re.match(rf"^\s*[+-]?{number}$", t)
+    else:
+        m = re.match(rf"(?:^\s*[+-]?{number}$)|(?:^\s*\({number}\)[\s%]*$)", t)
+    if not m:
+        return VALUE
+    cleaned = t.translate(str.maketrans({" ": "", "%": "", "(": "-", ")": "", g: "", d: "."}))
     try:
-        x = float(t)
+        return float(cleaned) * 0.01 ** t.count("%")
     except ValueError:
         return VALUE
-    return x / (100.0**pct)
 
 
 @register("TEXT", "vv")
