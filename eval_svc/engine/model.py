@@ -53,8 +53,11 @@ __all__ = ["CompiledModel", "Progress", "compile_workbook"]
 
 Progress = Callable[[str, int, int], None]
 
-_NORMAL, _ARRAY, _TABLE, _BROKEN = 0, 1, 2, 3
+_NORMAL, _ARRAY, _TABLE, _BROKEN, _RANGE = 0, 1, 2, 3, 4
 _PROGRESS_EVERY = 2048
+# A range holding this many formula cells becomes one graph node of its own, so
+# that its many readers do not each carry every cell as a precedent.
+_RANGE_NODE_MIN = 16
 
 
 def _is_function(name: str) -> bool:
@@ -369,26 +372,62 @@ class CompiledModel:
         self._columns = columns
         range_cache: dict[tuple[int, int, int, int, int], tuple[int, ...]] = {}
         precedents: list[tuple[int, ...]] = []
+        virtual: list[tuple[int, ...]] = []
         kinds = self._kinds
+        shapes = self._shapes
+        shape_of = self._shape_of
+        params = self._params
+        get_provider = provider.get
+        nodes_in = self._nodes_in
         for i in range(n):
             if i % _PROGRESS_EVERY == 0:
                 self._report("graph", i, n)
-            cells, ranges = self._node_deps(i)
-            precs: list[int] = []
-            for key in cells:
-                p = provider.get(key)
-                if p is not None:
-                    precs.append(p)
-            for rng in ranges:
-                found = range_cache.get(rng)
-                if found is None:
-                    found = self._nodes_in(rng)
-                    range_cache[rng] = found
-                precs.extend(found)
+            shape = shape_of[i]
+            compiled = shapes[shape] if shape >= 0 else None
+            if compiled is not None and compiled.deps is None:
+                # the common case: everything read is in the cell's slots
+                p = params[i]
+                precs = [q for q in [get_provider(p[j]) for j in compiled.cell_slots] if q is not None]
+                for j in compiled.area_slots:
+                    k1, k2 = p[j], p[j + 1]
+                    rng = (
+                        k1 >> SHEET_SHIFT,
+                        (k1 >> ROW_SHIFT) & 0x1FFFFF,
+                        k1 & 0x7FFF,
+                        (k2 >> ROW_SHIFT) & 0x1FFFFF,
+                        k2 & 0x7FFF,
+                    )
+                    found = range_cache.get(rng)
+                    if found is None:
+                        found = range_cache[rng] = self._range_precedents(nodes_in(rng), n, virtual)
+                    precs.extend(found)
+            else:
+                cells, ranges = self._node_deps(i)
+                precs = []
+                for key in cells:
+                    q = get_provider(key)
+                    if q is not None:
+                        precs.append(q)
+                for rng in ranges:
+                    found = range_cache.get(rng)
+                    if found is None:
+                        found = range_cache[rng] = self._range_precedents(nodes_in(rng), n, virtual)
+                    precs.extend(found)
             if i in self._arrays or i in self._tables:
-                precs = [p for p in precs if p != i]
+                precs = [q for q in precs if q != i]
             precedents.append(tuple(precs))
         self._report("graph", n, n, force=True)
+        self._n_real = n
+        for nodes in virtual:
+            precedents.append(nodes)
+            self._keys.append(self._keys[nodes[0]])
+            self._formulas.append("")
+            self._cached.append(None)
+            self._kinds.append(_RANGE)
+            self._fns.append(None)
+            self._params.append(())
+            self._shape_of.append(-1)
+        n = len(self._keys)
         from eval_svc.engine.graph import dependents_of, evaluation_plan
 
         self._precedents = precedents
@@ -421,9 +460,23 @@ class CompiledModel:
                 for p in precedents[i]:
                     if kinds[p] == _BROKEN:
                         kinds[i] = _BROKEN
-                        self._reasons[i] = f"depends on not computable {self._book.address(self._keys[p])}"
+                        self._reasons[i] = self._cause(p, "not computable", self._reasons)
                         break
         self._volatile = volatile
+
+    def _range_precedents(
+        self, nodes: tuple[int, ...], n_real: int, virtual: list[tuple[int, ...]]
+    ) -> tuple[int, ...]:
+        if len(nodes) < _RANGE_NODE_MIN:
+            return nodes
+        virtual.append(nodes)
+        return (n_real + len(virtual) - 1,)
+
+    def _cause(self, p: int, what: str, reasons: dict[int, str]) -> str:
+        """Why a cell reading node p is not computed; a range node passes on its cell's reason."""
+        if p >= self._n_real:
+            return reasons.get(p) or self._reasons.get(p) or f"depends on {what} cells"
+        return f"depends on {what} {self._book.address(self._keys[p])}"
 
     def _order(self) -> Iterable[int]:
         for i in self._plan:
@@ -669,8 +722,8 @@ class CompiledModel:
                     if sp:
                         status[i] = sp
                         what = "not computable" if sp == 1 else "circular"
-                        reasons[i] = f"depends on {what} {self._book.address(self._keys[p])}"
-                        if sp == 2:
+                        reasons[i] = self._cause(p, what, reasons)
+                        if sp == 2 and i < self._n_real:
                             self._set_circular_value(i)
                         break
         else:
@@ -681,7 +734,8 @@ class CompiledModel:
         values = self._values
         out: list[CellResult] = []
         volatile = self._volatile
-        for i, k in enumerate(self._keys):
+        for i in range(self._n_real):
+            k = self._keys[i]
             st = status[i]
             s, r, c = k >> SHEET_SHIFT, (k >> ROW_SHIFT) & 0x1FFFFF, k & 0x7FFF
             if st == 1:
@@ -704,7 +758,27 @@ class CompiledModel:
             range_readers: list[list[tuple[int, int, int, int, int]]] = [
                 [] for _ in self._book.sheet_names
             ]
-            for i in range(len(self._keys)):
+            shapes, shape_of, params = self._shapes, self._shape_of, self._params
+            for i in range(self._n_real):
+                shape = shape_of[i]
+                compiled = shapes[shape] if shape >= 0 else None
+                if compiled is not None and compiled.deps is None:
+                    p = params[i]
+                    for j in compiled.cell_slots:
+                        key = p[j]
+                        found = cell_readers.get(key)
+                        if found is None:
+                            cell_readers[key] = [i]
+                        else:
+                            found.append(i)
+                    for j in compiled.area_slots:
+                        k1, k2 = p[j], p[j + 1]
+                        r1, c1 = (k1 >> ROW_SHIFT) & 0x1FFFFF, k1 & 0x7FFF
+                        r2, c2 = (k2 >> ROW_SHIFT) & 0x1FFFFF, k2 & 0x7FFF
+                        range_readers[k1 >> SHEET_SHIFT].append(
+                            (min(r1, r2), min(c1, c2), max(r1, r2), max(c1, c2), i)
+                        )
+                    continue
                 cells, ranges = self._node_deps(i)
                 for key in cells:
                     cell_readers.setdefault(key, []).append(i)
@@ -789,6 +863,8 @@ class CompiledModel:
         ]
         touched = [k for k in inputs]
         for j in affected:
+            if j >= self._n_real:
+                continue
             touched.append(self._keys[j])
             if j in self._arrays:
                 s, r1, c1, r2, c2, _ = self._arrays[j]
@@ -866,7 +942,7 @@ class CompiledModel:
         self._book.dyn_get = self._guarded_get
         self._book.new_epoch()
         self._recompute(affected)
-        return len(affected)
+        return sum(1 for i in affected if i < self._n_real)
 
     def reset(self) -> None:
         """Back to the values of the last full calculate()."""

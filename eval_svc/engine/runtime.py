@@ -563,21 +563,29 @@ def op_ne(a: Any, b: Any) -> Any:
 
 
 def op_lt(a: Any, b: Any) -> Any:
+    if type(a) is float and type(b) is float:
+        return a < b and not num_equal(a, b)
     c = compare(a, b)
     return c if type(c) is XlError else c < 0
 
 
 def op_le(a: Any, b: Any) -> Any:
+    if type(a) is float and type(b) is float:
+        return a <= b or num_equal(a, b)
     c = compare(a, b)
     return c if type(c) is XlError else c <= 0
 
 
 def op_gt(a: Any, b: Any) -> Any:
+    if type(a) is float and type(b) is float:
+        return a > b and not num_equal(a, b)
     c = compare(a, b)
     return c if type(c) is XlError else c > 0
 
 
 def op_ge(a: Any, b: Any) -> Any:
+    if type(a) is float and type(b) is float:
+        return a >= b or num_equal(a, b)
     c = compare(a, b)
     return c if type(c) is XlError else c >= 0
 
