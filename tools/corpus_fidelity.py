@@ -14,9 +14,9 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import math
+import re
 import sys
 import time
-import re
 import traceback
 import warnings
 import zipfile
@@ -149,9 +149,7 @@ def load_with_openpyxl(path: Path) -> Workbook:
                             target[ec.r] = ec.v in ("1", "true", True)
                         else:
                             target[ec.r] = float(ec.v)
-        ext_names = [
-            DefinedName(n.name, n.refersTo or "", None) for n in (eb.definedNames or [])
-        ]
+        ext_names = [DefinedName(n.name, n.refersTo or "", None) for n in (eb.definedNames or [])]
         target = el.file_link.Target if el.file_link is not None else ""
         links.append(ExternalLink(i, target, sheet_names, ext_cells, ext_names))
     calc = wbf.calculation
@@ -206,7 +204,7 @@ def main() -> int:
         try:
             model = compile_workbook(wb)
             results = model.calculate()
-        except Exception:
+        except Exception:  # noqa: BLE001 - report the crash and carry on with the corpus
             traceback.print_exc()
             print(f"CRASH {rel}")
             total += len(cached)
@@ -226,7 +224,11 @@ def main() -> int:
                 from calcwire.formula import column_letters
 
                 formula = next(
-                    c.formula for s in wb.sheets if s.name == r.sheet for c in s.cells if (c.row, c.col) == (r.row, r.col)
+                    c.formula
+                    for s in wb.sheets
+                    if s.name == r.sheet
+                    for c in s.cells
+                    if (c.row, c.col) == (r.row, r.col)
                 )
                 bad.append(
                     f"    {r.sheet}!{column_letters(r.col)}{r.row} ={formula[:90]} cached={cached[key]!r} "
@@ -239,7 +241,9 @@ def main() -> int:
         print(f"{share:8.2%} {ok:6d}/{n:<6d} {elapsed:6.2f}s {rel}")
         for line in bad:
             print(line)
-    print(f"TOTAL {matched}/{total} = {matched / max(total, 1):.4%} in {time.perf_counter() - t_all:.1f}s")
+    print(
+        f"TOTAL {matched}/{total} = {matched / max(total, 1):.4%} in {time.perf_counter() - t_all:.1f}s"
+    )
     worst.sort()
     print("worst:", ", ".join(f"{rel} {ok}/{n}" for share, rel, ok, n in worst[:8] if share < 1))
     return 0

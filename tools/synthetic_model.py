@@ -67,7 +67,12 @@ def build(target_formulas: int) -> Workbook:
                 c = first + m
                 prev = column_letters(c - 1)
                 sh.cells.append(
-                    Cell(r, c, None, f"IF({prev}$2>=12,{prev}{r}*(1+Inputs!$C${ir}),{prev}{r}*(1+Inputs!$C${ir}/2))")
+                    Cell(
+                        r,
+                        c,
+                        None,
+                        f"IF({prev}$2>=12,{prev}{r}*(1+Inputs!$C${ir}),{prev}{r}*(1+Inputs!$C${ir}/2))",
+                    )
                 )
         tr = 5 + items + 1
         sh.cells.append(Cell(tr, 1, "Total"))
@@ -79,7 +84,12 @@ def build(target_formulas: int) -> Workbook:
             for m in range(MONTHS):
                 col = column_letters(first + m)
                 sh.cells.append(
-                    Cell(tr + 1 + k, first + m, None, f'SUMIFS({col}5:{col}{tr - 2},$B$5:$B${tr - 2},"{cat}")')
+                    Cell(
+                        tr + 1 + k,
+                        first + m,
+                        None,
+                        f'SUMIFS({col}5:{col}{tr - 2},$B$5:$B${tr - 2},"{cat}")',
+                    )
                 )
         return sh
 
@@ -106,14 +116,31 @@ def build(target_formulas: int) -> Workbook:
     summary = Sheet("Summary")
     summary.cells.append(Cell(1, 1, "Summary"))
     summary.cells.append(Cell(2, 1, "Month"))
-    rows = ["Revenue", "Costs", "EBITDA", "Interest", "EBT", "Tax", "Net income", "Cash flow", "Check"]
+    rows = [
+        "Revenue",
+        "Costs",
+        "EBITDA",
+        "Interest",
+        "EBT",
+        "Tax",
+        "Net income",
+        "Cash flow",
+        "Check",
+    ]
     for k, label in enumerate(rows):
         summary.cells.append(Cell(3 + k, 1, label))
     for m in range(MONTHS):
         c = first + m
         col = column_letters(c)
         summary.cells.append(Cell(2, c, float(m + 1)))
-        summary.cells.append(Cell(3, c, None, f"INDEX(Revenue!$C${tr}:${lc}${tr},MATCH({col}$2,Revenue!$C$2:${lc}$2,0))"))
+        summary.cells.append(
+            Cell(
+                3,
+                c,
+                None,
+                f"INDEX(Revenue!$C${tr}:${lc}${tr},MATCH({col}$2,Revenue!$C$2:${lc}$2,0))",
+            )
+        )
         summary.cells.append(Cell(4, c, None, f"Costs!{col}{tr}"))
         summary.cells.append(Cell(5, c, None, f"{col}3-{col}4"))
         summary.cells.append(Cell(6, c, None, f"Debt!{col}4"))
@@ -121,7 +148,9 @@ def build(target_formulas: int) -> Workbook:
         summary.cells.append(Cell(8, c, None, f"MAX(0,{col}7*TaxRate)"))
         summary.cells.append(Cell(9, c, None, f"{col}7-{col}8"))
         summary.cells.append(Cell(10, c, None, f"{col}9-Debt!{col}5+Debt!{col}4"))
-        summary.cells.append(Cell(11, c, None, f"ROUND({col}3-SUM(Revenue!{col}{tr + 1}:{col}{tr + 3}),6)"))
+        summary.cells.append(
+            Cell(11, c, None, f"ROUND({col}3-SUM(Revenue!{col}{tr + 1}:{col}{tr + 3}),6)")
+        )
     # Valuation.
     valuation = Sheet("Valuation")
     valuation.cells.append(Cell(1, 1, "Valuation"))
@@ -131,7 +160,12 @@ def build(target_formulas: int) -> Workbook:
     valuation.cells.append(Cell(3, 2, None, f"IRR(B6:{column_letters(MONTHS + 2)}6)"))
     valuation.cells.append(Cell(4, 1, "XNPV"))
     valuation.cells.append(
-        Cell(4, 2, None, f"XNPV(DiscountRate,B6:{column_letters(MONTHS + 2)}6,B7:{column_letters(MONTHS + 2)}7)")
+        Cell(
+            4,
+            2,
+            None,
+            f"XNPV(DiscountRate,B6:{column_letters(MONTHS + 2)}6,B7:{column_letters(MONTHS + 2)}7)",
+        )
     )
     valuation.cells.append(Cell(6, 2, -5_000_000.0))
     valuation.cells.append(Cell(7, 2, 45000.0))

@@ -95,7 +95,10 @@ def translate_formula(formula: str, row_offset: int, col_offset: int) -> str:
 _CELL = rf"(?<![\w.$\\])(\$?)([A-Za-z]{{1,3}})(\$?)([0-9]{{1,7}}){REF_END}"
 # Cells only (an area is two cells and a colon); the skip alternative keeps
 # strings, quoted sheet names and brackets out of reach.
-_KEY_PLAIN_RE: Final = re.compile(_CELL + rf"|(?<![\w.$\\])(\$?[A-Za-z]{{1,3}}:\$?[A-Za-z]{{1,3}}|\$?[0-9]{{1,7}}:\$?[0-9]{{1,7}}){REF_END}")
+_KEY_PLAIN_RE: Final = re.compile(
+    _CELL
+    + rf"|(?<![\w.$\\])(\$?[A-Za-z]{{1,3}}:\$?[A-Za-z]{{1,3}}|\$?[0-9]{{1,7}}:\$?[0-9]{{1,7}}){REF_END}"
+)
 _KEY_QUOTED_RE: Final = re.compile(
     _CELL
     + rf"|(?<![\w.$\\])(\$?[A-Za-z]{{1,3}}:\$?[A-Za-z]{{1,3}}|\$?[0-9]{{1,7}}:\$?[0-9]{{1,7}}){REF_END}"
@@ -141,8 +144,8 @@ def shape_key(formula: str, row: int, col: int) -> str:
         if letters is not None:
             digits = parts[i + 3]
             append(
-                ("\x00C%d" % cols[letters] if parts[i] else "\x00c%d" % (cols[letters] - col))
-                + ("R" + digits if parts[i + 2] else "r%d" % (int(digits) - row))
+                (f"\x00C{cols[letters]}" if parts[i] else f"\x00c{cols[letters] - col}")
+                + ("R" + digits if parts[i + 2] else f"r{int(digits) - row}")
             )
         elif parts[i + 4] is not None:
             append("\x00" + ":".join(_line_key(p, row, col) for p in parts[i + 4].split(":")))

@@ -48,10 +48,8 @@ class Book:
             for cell in sheet.cells:
                 if cell.value is not None:
                     values[base | (cell.row << ROW_SHIFT) | cell.col] = _number(cell.value)
-                if cell.row > max_row:
-                    max_row = cell.row
-                if cell.col > max_col:
-                    max_col = cell.col
+                max_row = max(max_row, cell.row)
+                max_col = max(max_col, cell.col)
             self.max_row.append(max_row)
             self.max_col.append(max_col)
         # External books: one extra sheet per (link, sheet name).
@@ -96,10 +94,8 @@ class Book:
 
     def extend(self, sheet: int, row: int, col: int) -> None:
         """Widen a sheet's used range (array formulas and tables write beyond their anchor)."""
-        if row > self.max_row[sheet]:
-            self.max_row[sheet] = row
-        if col > self.max_col[sheet]:
-            self.max_col[sheet] = col
+        self.max_row[sheet] = max(self.max_row[sheet], row)
+        self.max_col[sheet] = max(self.max_col[sheet], col)
 
     def ref(self, sheet: int, r1: int, c1: int, r2: int, c2: int) -> Ref:
         if r1 > r2:
@@ -160,8 +156,7 @@ class Book:
 
     def _parse_name(self, refers_to: str, scope: int | None, resolver: Any) -> Node:
         text = refers_to.strip()
-        if text.startswith("="):
-            text = text[1:]
+        text = text.removeprefix("=")
         if not text:
             return Err(XlError.NAME)
         try:

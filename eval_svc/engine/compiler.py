@@ -39,7 +39,7 @@ from eval_svc.engine.ast import (
     Unary,
     Unsupported,
 )
-from eval_svc.engine.functions import FUNCTIONS, FunctionSpec
+from eval_svc.engine.functions import FUNCTIONS
 from eval_svc.engine.runtime import COL_MASK, ROW_MASK, ROW_SHIFT, SHEET_SHIFT, Array
 
 __all__ = ["CompiledShape", "ShapeCompiler"]

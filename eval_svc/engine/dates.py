@@ -123,9 +123,11 @@ _TIME_RE: Final = re.compile(
 _DATE_RES: Final = [
     re.compile(r"(?P<y>[0-9]{4})[-/](?P<m>[0-9]{1,2})[-/](?P<d>[0-9]{1,2})"),
     re.compile(r"(?P<m>[0-9]{1,2})[-/](?P<d>[0-9]{1,2})(?:[-/](?P<y>[0-9]{1,4}))?"),
-    re.compile(rf"(?P<d>[0-9]{{1,2}})[-/ ]{_MON}\.?(?:[-/ ,]+(?P<y>[0-9]{{1,4}}))?", re.I),
-    re.compile(rf"{_MON}\.?[-/ ](?P<d>[0-9]{{1,2}})(?:(?:,\s*|[-/ ])(?P<y>[0-9]{{1,4}}))?", re.I),
-    re.compile(rf"{_MON}\.?[-/ ](?P<y>[0-9]{{4}})", re.I),
+    re.compile(rf"(?P<d>[0-9]{{1,2}})[-/ ]{_MON}\.?(?:[-/ ,]+(?P<y>[0-9]{{1,4}}))?", re.IGNORECASE),
+    re.compile(
+        rf"{_MON}\.?[-/ ](?P<d>[0-9]{{1,2}})(?:(?:,\s*|[-/ ])(?P<y>[0-9]{{1,4}}))?", re.IGNORECASE
+    ),
+    re.compile(rf"{_MON}\.?[-/ ](?P<y>[0-9]{{4}})", re.IGNORECASE),
 ]
 
 

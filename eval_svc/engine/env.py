@@ -315,8 +315,20 @@ def base_env() -> dict[str, Any]:
         "_add_final": op_add_final,
         "_sub_final": op_sub_final,
     }
-    names = {"+": "add", "-": "sub", "*": "mul", "/": "div", "^": "pow", "&": "concat",
-             "=": "eq", "<>": "ne", "<": "lt", "<=": "le", ">": "gt", ">=": "ge"}
+    names = {
+        "+": "add",
+        "-": "sub",
+        "*": "mul",
+        "/": "div",
+        "^": "pow",
+        "&": "concat",
+        "=": "eq",
+        "<>": "ne",
+        "<": "lt",
+        "<=": "le",
+        ">": "gt",
+        ">=": "ge",
+    }
     for op, name in names.items():
         env[f"_{name}"] = BINARY_OPS[op]
         env[f"_{name}_a"] = BINARY_OPS_ARRAY[op]

@@ -67,8 +67,7 @@ def strongly_connected(
             work.pop()
             if work:
                 parent = work[-1][0]
-                if low[v] < low[parent]:
-                    low[parent] = low[v]
+                low[parent] = min(low[parent], low[v])
             if low[v] == index[v]:
                 comp: list[int] = []
                 while True:

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from calcwire.formula import (
-    FormulaSyntaxError,
     MAX_COL,
     MAX_ROW,
+    FormulaSyntaxError,
     Token,
     TokenKind,
     parse_range,
@@ -37,7 +37,6 @@ from eval_svc.engine.errors import EngineError, ReferenceNotFound
 from eval_svc.engine.functions import FUNCTIONS
 from eval_svc.engine.functions.fallback import has_fallback
 from eval_svc.engine.parser import count_slots, parse_formula, split_prefix
-from eval_svc.engine.templates import SplitError, split_references
 from eval_svc.engine.results import CellResult, CellStatus
 from eval_svc.engine.runtime import (
     ROW_SHIFT,
@@ -48,6 +47,7 @@ from eval_svc.engine.runtime import (
     cell_key,
     to_array,
 )
+from eval_svc.engine.templates import SplitError, split_references
 
 __all__ = ["CompiledModel", "Progress", "compile_workbook"]
 
@@ -150,7 +150,9 @@ class CompiledModel:
         self._overridden: set[int] = set()
         self._cycle_members: set[int] | None = None
         self._stack: list[int] = []
-        self._readers: tuple[dict[int, list[int]], list[list[tuple[int, int, int, int, int]]]] | None = None
+        self._readers: (
+            tuple[dict[int, list[int]], list[list[tuple[int, int, int, int, int]]]] | None
+        ) = None
 
     def _apply_locale(self) -> None:
         """Workbook-wide conventions the functions follow (one calculation runs at a time)."""
@@ -245,9 +247,22 @@ class CompiledModel:
             return base | (r << ROW_SHIFT) | c
 
         table = _Table(
-            s, r1, c1, r2, c2, dt_.two_dimensional, dt_.row_input, input_key(dt_.r1), input_key(dt_.r2)
+            s,
+            r1,
+            c1,
+            r2,
+            c2,
+            dt_.two_dimensional,
+            dt_.row_input,
+            input_key(dt_.r1),
+            input_key(dt_.r2),
         )
-        if r1 < 2 or c1 < 2 or table.input1 is None or (table.two_dimensional and table.input2 is None):
+        if (
+            r1 < 2
+            or c1 < 2
+            or table.input1 is None
+            or (table.two_dimensional and table.input2 is None)
+        ):
             self._kinds.append(_BROKEN)
             self._reasons[i] = "data table without its input cells"
             return
@@ -322,7 +337,9 @@ class CompiledModel:
 
     # -- the graph ---------------------------------------------------------------------
 
-    def _node_deps(self, i: int) -> tuple[tuple[int, ...], tuple[tuple[int, int, int, int, int], ...]]:
+    def _node_deps(
+        self, i: int
+    ) -> tuple[tuple[int, ...], tuple[tuple[int, int, int, int, int], ...]]:
         kind = self._kinds[i]
         if kind == _TABLE:
             t = self._tables[i]
@@ -387,7 +404,9 @@ class CompiledModel:
             if compiled is not None and compiled.deps is None:
                 # the common case: everything read is in the cell's slots
                 p = params[i]
-                precs = [q for q in [get_provider(p[j]) for j in compiled.cell_slots] if q is not None]
+                precs = [
+                    q for q in [get_provider(p[j]) for j in compiled.cell_slots] if q is not None
+                ]
                 for j in compiled.area_slots:
                     k1, k2 = p[j], p[j + 1]
                     rng = (
@@ -740,7 +759,9 @@ class CompiledModel:
             s, r, c = k >> SHEET_SHIFT, (k >> ROW_SHIFT) & 0x1FFFFF, k & 0x7FFF
             if st == 1:
                 reason = reasons.get(i) or self._reasons.get(i) or "not computable"
-                out.append(CellResult(names[s], r, c, None, "not_computable", reason, bool(volatile[i])))
+                out.append(
+                    CellResult(names[s], r, c, None, "not_computable", reason, bool(volatile[i]))
+                )
                 continue
             v = values.get(k)
             if type(v) is int:
@@ -751,7 +772,9 @@ class CompiledModel:
 
     # -- incremental recalculation ---------------------------------------------------------
 
-    def _reader_index(self) -> tuple[dict[int, list[int]], list[list[tuple[int, int, int, int, int]]]]:
+    def _reader_index(
+        self,
+    ) -> tuple[dict[int, list[int]], list[list[tuple[int, int, int, int, int]]]]:
         """Which formula nodes read each constant cell or range (built on first use)."""
         if self._readers is None:
             cell_readers: dict[int, list[int]] = {}
@@ -853,7 +876,9 @@ class CompiledModel:
         for k in inputs:
             seeds |= self._readers_of(k)
             j = self._node_of_key.get(k)
-            if j is not None:  # an input cell holding a formula: its value is replaced, not computed
+            if (
+                j is not None
+            ):  # an input cell holding a formula: its value is replaced, not computed
                 input_nodes.add(j)
                 seeds.update(self._dependents[j])
         affected = [
@@ -997,7 +1022,13 @@ class CompiledModel:
                 r1, c1, r2, c2 = parse_range(part)
             except ValueError:
                 raise ReferenceNotFound(f"not a reference: {target!r}") from None
-            return self._book.ref(sheet, r1, c1, min(r2, max(r1, self._book.max_row[sheet])), min(c2, max(c1, self._book.max_col[sheet])))
+            return self._book.ref(
+                sheet,
+                r1,
+                c1,
+                min(r2, max(r1, self._book.max_row[sheet])),
+                min(c2, max(c1, self._book.max_col[sheet])),
+            )
         prefix, name = split_prefix(tok.text)
         scope = self._book.sheet_index(prefix) if prefix else None
         node = self._book.defined_name(name, scope)
@@ -1005,8 +1036,10 @@ class CompiledModel:
             raise ReferenceNotFound(f"no defined name {target!r}")
         if type(node) is CellRef and node.row_abs and node.col_abs and node.sheet is not None:
             return self._book.ref(node.sheet, node.row, node.col, node.row, node.col)
-        if type(node) is Area and node.sheet is not None and all(
-            (node.r1_abs, node.c1_abs, node.r2_abs, node.c2_abs)
+        if (
+            type(node) is Area
+            and node.sheet is not None
+            and all((node.r1_abs, node.c1_abs, node.r2_abs, node.c2_abs))
         ):
             return self._book.ref(node.sheet, node.r1, node.c1, node.r2, node.c2)
         if want_ref:
@@ -1031,8 +1064,7 @@ def _max_change(before: list[CellValue], after: list[CellValue]) -> float:
             d = abs(a - b)
         else:
             d = float("inf")
-        if d > worst:
-            worst = d
+        worst = max(worst, d)
     return worst
 
 

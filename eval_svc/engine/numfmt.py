@@ -24,6 +24,7 @@ def number_to_text_general(x: float) -> str:
 
     return number_to_text(x)
 
+
 _DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 _MONTHS = [
     "January",
@@ -71,7 +72,9 @@ def _round_half_up(x: float, places: int) -> float:
     if not math.isfinite(x):
         return x
     try:
-        return float(Decimal(f"{x:.15g}").quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP))
+        return float(
+            Decimal(f"{x:.15g}").quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+        )
     except Exception:  # noqa: BLE001
         return x
 
@@ -101,7 +104,7 @@ def _split_sections(fmt: str) -> list[str]:
     return sections
 
 
-_ELAPSED_RE = re.compile(r"\[(h+|m+|s+)\]", re.I)
+_ELAPSED_RE = re.compile(r"\[(h+|m+|s+)\]", re.IGNORECASE)
 _COND_RE = re.compile(r"\[(<=|>=|<>|<|>|=)(-?[0-9.]+)\]")
 _BRACKET_RE = re.compile(r"\[[^\]]*\]")
 
@@ -112,7 +115,12 @@ def _strip_quotes(section: str) -> str:
 
 
 def _is_date(section: str) -> bool:
-    s = _BRACKET_RE.sub(lambda m: m.group() if m.group().lower() in ("[h]", "[hh]", "[m]", "[mm]", "[s]", "[ss]") else "", _strip_quotes(section))
+    s = _BRACKET_RE.sub(
+        lambda m: (
+            m.group() if m.group().lower() in ("[h]", "[hh]", "[m]", "[mm]", "[s]", "[ss]") else ""
+        ),
+        _strip_quotes(section),
+    )
     s = s.lower()
     return bool(re.search(r"[ymdhs]|am/pm|a/p", s))
 
@@ -180,7 +188,10 @@ def format_value(value: Any, fmt: str) -> str | XlError:
         negate = False
     if len(sections) > 1 and x < 0 and section is sections[0]:
         negate = True
-    section = _BRACKET_RE.sub(lambda m: m.group() if re.fullmatch(r"\[(h+|m+|s+)\]", m.group(), re.I) else "", section)
+    section = _BRACKET_RE.sub(
+        lambda m: m.group() if re.fullmatch(r"\[(h+|m+|s+)\]", m.group(), re.IGNORECASE) else "",
+        section,
+    )
     if section.strip().lower() == "general" or section == "":
         if section == "" and len(sections) > 1:
             return ""
@@ -189,7 +200,9 @@ def format_value(value: Any, fmt: str) -> str | XlError:
     if _is_date(section):
         if re.search(r"[0#?]", re.sub(r"[sS]+\]?\.0+", "", _strip_quotes(section))):
             return XlError.VALUE  # date codes and digit placeholders do not mix
-        elapsed_only = not re.search(r"[ymdhs]|am/pm|a/p", _ELAPSED_RE.sub("", _strip_quotes(section)).lower())
+        elapsed_only = not re.search(
+            r"[ymdhs]|am/pm|a/p", _ELAPSED_RE.sub("", _strip_quotes(section)).lower()
+        )
         if x < 0:
             if not elapsed_only or "." in _strip_quotes(section):
                 return XlError.VALUE
@@ -313,10 +326,7 @@ _SPLIT_DIGITS_RE = re.compile(r"(?=,\d)|(?<!,)(?=\d)")
 
 
 def _format_number(x: float, section: str) -> str:
-    try:
-        toks = _tokens(section)
-    except _BadFormat:
-        raise
+    toks = _tokens(section)
     if any(k == "/" for k, _ in toks) and any(k == "d" for k, _ in toks):
         return _format_fraction(x, [("fmt", t) if k in ("d", "/") else ("lit", t) for k, t in toks])
     digits = [i for i, (k, _) in enumerate(toks) if k == "d"]
@@ -340,17 +350,16 @@ def _format_number(x: float, section: str) -> str:
     percent = sum(1 for k, _ in toks if k == "%")
     x = x * (100.0**percent) / (1000.0**scale)
     exponent = 0
-    if exp_at is not None:
-        if x != 0:
-            n_int = max(1, len(int_ph))
-            exponent = math.floor(math.log10(abs(x)))
-            if n_int > 1:
-                exponent = math.floor(exponent / n_int) * n_int
+    if exp_at is not None and x != 0:
+        n_int = max(1, len(int_ph))
+        exponent = math.floor(math.log10(abs(x)))
+        if n_int > 1:
+            exponent = math.floor(exponent / n_int) * n_int
+        mant = x / 10.0**exponent
+        if _round_half_up(abs(mant), len(dec_ph)) >= 10.0 ** (max(1, n_int)):
+            exponent += n_int
             mant = x / 10.0**exponent
-            if _round_half_up(abs(mant), len(dec_ph)) >= 10.0 ** (n_int if n_int > 1 else 1):
-                exponent += n_int
-                mant = x / 10.0**exponent
-            x = mant
+        x = mant
     rounded = _round_half_up(abs(x), len(dec_ph))
     int_text, _, dec_text = f"{rounded:.{len(dec_ph)}f}".partition(".")
     int_text = int_text.lstrip("0")
@@ -457,10 +466,10 @@ def _format_date(x: float, section: str) -> str:
     secs_total = (x - days) * 86400.0
     y, mo, d = serial_to_ymd(days) if days < 2958466 else (9999, 12, 31)
     weekday = (days + 5) % 7  # serial 1 (1900-01-01) was a Sunday in Excel's calendar
-    has_ampm = bool(re.search(r"am/pm|a/p", _strip_quotes(section), re.I))
+    has_ampm = bool(re.search(r"am/pm|a/p", _strip_quotes(section), re.IGNORECASE))
     # decide rounding of seconds by the smallest unit shown
     frac_digits = 0
-    m = re.search(r"s+\.(0+)", section, re.I)
+    m = re.search(r"s+\.(0+)", section, re.IGNORECASE)
     if m:
         frac_digits = len(m.group(1))
     secs_round = round(secs_total, frac_digits) if frac_digits else round(secs_total)
@@ -501,12 +510,12 @@ def _format_date(x: float, section: str) -> str:
             code = low[i + 1 : j]
             total = x * 24
             if code.startswith("h"):
-                out.append(str(int(math.floor(x * 24 + 1e-9))).rjust(len(code), "0"))
+                out.append(str(math.floor(x * 24 + 1e-9)).rjust(len(code), "0"))
                 last_was_hour = True
             elif code.startswith("m"):
-                out.append(str(int(math.floor(x * 1440 + 1e-9))).rjust(len(code), "0"))
+                out.append(str(math.floor(x * 1440 + 1e-9)).rjust(len(code), "0"))
             elif code.startswith("s"):
-                out.append(str(int(round(x * 86400))).rjust(len(code), "0"))
+                out.append(str(round(x * 86400)).rjust(len(code), "0"))
             _ = total
             i = j + 1
             continue
@@ -526,7 +535,11 @@ def _format_date(x: float, section: str) -> str:
                 out.append(_DAYS[weekday])
         elif ch == "m":
             rest = low[i + run :].lstrip(" :")
-            is_minute = (last_was_hour or rest.startswith("s") or re.match(r'^[^a-z]*s', low[i + run :]) is not None) and run <= 2
+            is_minute = (
+                last_was_hour
+                or rest.startswith("s")
+                or re.match(r"^[^a-z]*s", low[i + run :]) is not None
+            ) and run <= 2
             if is_minute:
                 out.append(f"{mi:02d}" if run == 2 else str(mi))
             elif run == 1:

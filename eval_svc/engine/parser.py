@@ -96,7 +96,7 @@ _EXT_RE: Final = re.compile(r"\[(\d+)\](.*)")
 _ARRAY_ITEM_RE: Final = re.compile(
     r'\s*(?:(?P<str>"(?:[^"]|"")*")|(?P<num>[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)'
     r"|(?P<err>#[A-Z0-9/!?_]+[!?A]?)|(?P<bool>TRUE|FALSE))\s*(?P<sep>[,;]|$)",
-    re.I,
+    re.IGNORECASE,
 )
 
 
@@ -377,8 +377,15 @@ class _Parser:
         if type(node) is Area and _CELL_RE.match(part):
             # a cell-to-cell area takes two parameter slots: the keys of its corners
             return Area(
-                node.sheet, node.r1, node.c1, node.r2, node.c2,
-                node.r1_abs, node.c1_abs, node.r2_abs, node.c2_abs,
+                node.sheet,
+                node.r1,
+                node.c1,
+                node.r2,
+                node.c2,
+                node.r1_abs,
+                node.c1_abs,
+                node.r2_abs,
+                node.c2_abs,
                 self.take_slots(2),
             )
         return node
@@ -387,13 +394,15 @@ class _Parser:
         m = _CELL_RE.fullmatch(part)
         if m is not None:
             return self.cell(sheet, m)
-        first, sep, second = part.partition(":")
+        first, _, second = part.partition(":")
         m1, m2 = _CELL_RE.fullmatch(first), _CELL_RE.fullmatch(second)
         if m1 is not None and m2 is not None:
             a, b = self.cell(sheet, m1), self.cell(sheet, m2)
             if type(a) is not CellRef or type(b) is not CellRef:
                 return Err(XlError.REF)
-            return Area(sheet, a.row, a.col, b.row, b.col, a.row_abs, a.col_abs, b.row_abs, b.col_abs)
+            return Area(
+                sheet, a.row, a.col, b.row, b.col, a.row_abs, a.col_abs, b.row_abs, b.col_abs
+            )
         m = _COLS_RE.fullmatch(part)
         if m is not None:
             c1, c2 = column_index(m.group(2)), column_index(m.group(4))

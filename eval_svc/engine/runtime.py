@@ -89,7 +89,7 @@ class Ref:
     cells they cover are computed first.
     """
 
-    __slots__ = ("book", "sheet", "r1", "c1", "r2", "c2", "dynamic")
+    __slots__ = ("book", "c1", "c2", "dynamic", "r1", "r2", "sheet")
 
     def __init__(
         self, book: Book, sheet: int, r1: int, c1: int, r2: int, c2: int, dynamic: bool = False
@@ -130,9 +130,7 @@ class Ref:
         r2, c2 = self.bounded()
         base = self.sheet << SHEET_SHIFT
         cols = range(self.c1, c2 + 1)
-        return [
-            [get(base | (r << ROW_SHIFT) | c) for c in cols] for r in range(self.r1, r2 + 1)
-        ]
+        return [[get(base | (r << ROW_SHIFT) | c) for c in cols] for r in range(self.r1, r2 + 1)]
 
     def full_rows(self) -> list[list[CellValue]]:
         """The values over the whole area, empty cells as None (for array arithmetic)."""
@@ -384,9 +382,14 @@ def op_sub(a: Any, b: Any) -> Any:
 
 def _snap(r: Any, a: Any, b: Any) -> Any:
     """Excel's last-operation rounding: a sum that is only noise of its operands is 0."""
-    if type(r) is float and r != 0 and type(a) is float and type(b) is float:
-        if abs(r) <= max(abs(a), abs(b)) * 1e-15:
-            return 0.0
+    if (
+        type(r) is float
+        and r != 0
+        and type(a) is float
+        and type(b) is float
+        and abs(r) <= max(abs(a), abs(b)) * 1e-15
+    ):
+        return 0.0
     return r
 
 

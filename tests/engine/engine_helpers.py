@@ -31,7 +31,9 @@ def make_workbook(
             elif isinstance(value, tuple):
                 formula, ref = value[0], value[1]
                 dynamic = len(value) > 2 and bool(value[2])
-                sheet.cells.append(Cell(row, col, None, formula.lstrip("="), array_ref=ref, dynamic=dynamic))
+                sheet.cells.append(
+                    Cell(row, col, None, formula.lstrip("="), array_ref=ref, dynamic=dynamic)
+                )
             elif isinstance(value, str) and value.startswith("="):
                 sheet.cells.append(Cell(row, col, None, value[1:]))
             else:
@@ -47,7 +49,9 @@ def make_workbook(
     return Workbook(out, defined, calc or CalcSettings(), **kwargs)
 
 
-def calculate(sheets: dict[str, dict[str, Any]], **kwargs: Any) -> tuple[CompiledModel, dict[str, CellResult]]:
+def calculate(
+    sheets: dict[str, dict[str, Any]], **kwargs: Any
+) -> tuple[CompiledModel, dict[str, CellResult]]:
     model = compile_workbook(make_workbook(sheets, **kwargs))
     results = {f"{r.sheet}!{_a1(r.row, r.col)}": r for r in model.calculate()}
     return model, results

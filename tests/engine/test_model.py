@@ -6,10 +6,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from engine_helpers import calculate, make_workbook
 
 from calcwire.values import XlError
 from calcwire.workbook.model import CalcSettings, DataTable, ExternalLink
-from engine_helpers import calculate, make_workbook
 from eval_svc.engine import CellResult, EngineError, ReferenceNotFound, compile_workbook
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
@@ -88,7 +88,9 @@ class TestArrays:
 
     def test_sumproduct_and_array_if(self) -> None:
         cells = {
-            "A1": 1.0, "A2": 5.0, "A3": 3.0,
+            "A1": 1.0,
+            "A2": 5.0,
+            "A3": 3.0,
             "B1": "=SUMPRODUCT((A1:A3>2)*A1:A3)",
             "B2": ("=SUM(IF(A1:A3>2,A1:A3,0))", "B2"),
         }
@@ -133,8 +135,14 @@ class TestCycles:
 class TestDataTables:
     def test_two_dimensional_table(self) -> None:
         cells = {
-            "A1": 2.0, "A2": 3.0, "A3": "=A1*A2",  # model: result = x * y
-            "C5": "=A3", "D5": 10.0, "E5": 20.0, "C6": 1.0, "C7": 2.0,
+            "A1": 2.0,
+            "A2": 3.0,
+            "A3": "=A1*A2",  # model: result = x * y
+            "C5": "=A3",
+            "D5": 10.0,
+            "E5": 20.0,
+            "C6": 1.0,
+            "C7": 2.0,
             "D6": DataTable("D6:E7", True, True, "A1", "A2"),
             "F6": "=D6+E7",
         }
@@ -145,8 +153,12 @@ class TestDataTables:
 
     def test_one_dimensional_column_table(self) -> None:
         cells = {
-            "A1": 1.0, "A2": "=A1*10",
-            "C1": "=A2", "D1": "=A2+1", "B2": 5.0, "B3": 6.0,
+            "A1": 1.0,
+            "A2": "=A1*10",
+            "C1": "=A2",
+            "D1": "=A2+1",
+            "B2": 5.0,
+            "B3": 6.0,
             "C2": DataTable("C2:D3", False, False, "A1", None),
         }
         model, _ = calculate({"S": cells})
@@ -165,7 +177,9 @@ class TestExternalLinks:
 
 class TestVolatile:
     def test_volatile_cells_and_their_dependents_are_flagged(self) -> None:
-        _, results = calculate({"S": {"A1": "=RAND()", "A2": "=A1*0", "A3": "=1", "A4": "=OFFSET(A3,0,0)"}})
+        _, results = calculate(
+            {"S": {"A1": "=RAND()", "A2": "=A1*0", "A3": "=1", "A4": "=OFFSET(A3,0,0)"}}
+        )
         assert results["S!A1"].volatile and results["S!A2"].volatile
         assert not results["S!A3"].volatile
         assert results["S!A4"].volatile and results["S!A4"].value == 1.0

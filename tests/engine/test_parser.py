@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from engine_helpers import calculate, evaluate
 
 from calcwire.formula import FormulaSyntaxError
 from calcwire.values import XlError
-from engine_helpers import calculate, evaluate
 from eval_svc.engine.ast import Area, Binary, CellRef, Num, Unary
 from eval_svc.engine.parser import parse_formula
 

@@ -132,4 +132,6 @@ def makearray(rows: Any, cols: Any, fn: Any) -> Any:
     if nr < 1 or nc < 1:
         return VALUE
     f = _lambda(fn)
-    return Array([[_single(f(float(i), float(j))) for j in range(1, nc + 1)] for i in range(1, nr + 1)])
+    return Array(
+        [[_single(f(float(i), float(j))) for j in range(1, nc + 1)] for i in range(1, nr + 1)]
+    )

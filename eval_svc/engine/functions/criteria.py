@@ -12,7 +12,7 @@ from eval_svc.engine.runtime import VALUE, Array, Ref, num_equal, text_to_number
 
 __all__ = ["ifs_select", "make_predicate", "wildcard_regex"]
 
-_OP_RE = re.compile(r"(<=|>=|<>|=|<|>)?(.*)", re.S)
+_OP_RE = re.compile(r"(<=|>=|<>|=|<|>)?(.*)", re.DOTALL)
 
 
 def wildcard_regex(pattern: str) -> re.Pattern[str]:
@@ -32,7 +32,7 @@ def wildcard_regex(pattern: str) -> re.Pattern[str]:
         else:
             out.append(re.escape(ch))
         i += 1
-    return re.compile("".join(out), re.I | re.S)
+    return re.compile("".join(out), re.IGNORECASE | re.DOTALL)
 
 
 def _compare(op: str, c: int) -> bool:

@@ -223,7 +223,9 @@ def datedif(start: Any, end: Any, unit: Any) -> Any:
         if d2 >= d1:
             return float(d2 - d1)
         pm, py = (m2 - 1, y2) if m2 > 1 else (12, y2 - 1)
-        return float(_days_in_month(py, pm) - d1 + d2) if d1 <= _days_in_month(py, pm) else float(d2)
+        return (
+            float(_days_in_month(py, pm) - d1 + d2) if d1 <= _days_in_month(py, pm) else float(d2)
+        )
     if u == "YD":
         ny = y2 if (m2, d2) >= (m1, d1) else y2 - 1
         try:
@@ -298,8 +300,8 @@ def _yearfrac_basis_0(y1: int, m1: int, d1: int, y2: int, m2: int, d2: int) -> f
 
 
 def _yearfrac_basis_1(s: int, e: int) -> float:
-    y1, m1, d1 = dates.serial_to_ymd(s)
-    y2, m2, d2 = dates.serial_to_ymd(e)
+    y1 = dates.serial_to_ymd(s)[0]
+    y2 = dates.serial_to_ymd(e)[0]
     delta = e - s
     if delta <= 365:
         feb29_1 = dates.ymd_to_serial(y1, 2, 29) if _is_leap(y1) else None

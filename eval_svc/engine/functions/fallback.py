@@ -10,6 +10,7 @@ holds the function is imported, and only when a formula needs it.
 from __future__ import annotations
 
 import importlib
+import math
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -88,7 +89,8 @@ class _Formulas:
     def __init__(self) -> None:
         import numpy as np
         import schedula as sh
-        from formulas.tokens.operand import Error, XlError as FXlError
+        from formulas.tokens.operand import Error
+        from formulas.tokens.operand import XlError as FXlError
 
         self.np = np
         self.empty = sh.EMPTY
@@ -163,7 +165,7 @@ def _scalar_from_formulas(v: Any, f: _Formulas) -> Any:
         return bool(v)
     if isinstance(v, int | float | np.integer | np.floating):
         x = float(v)
-        if x != x or x in (float("inf"), float("-inf")):
+        if not math.isfinite(x):
             return XlError.NUM
         return x
     if isinstance(v, str):

@@ -146,7 +146,9 @@ def nper(rate: Any, pmt_: Any, pv: Any, fv: Any = None, when: Any = None) -> Any
 
 @register("RATE", "vvvvvv")
 @safe
-def rate(nper_: Any, pmt_: Any, pv_: Any, fv_: Any = None, when: Any = None, guess: Any = None) -> Any:
+def rate(
+    nper_: Any, pmt_: Any, pv_: Any, fv_: Any = None, when: Any = None, guess: Any = None
+) -> Any:
     n, p, v, f, w = num(nper_), num(pmt_), num(pv_), opt_num(fv_, 0.0), _type(when)
     r = opt_num(guess, 0.1)
     if n <= 0:
@@ -390,7 +392,13 @@ def db(cost: Any, salvage: Any, life: Any, per: Any, month: Any = None) -> Any:
 @register("VDB", "vvvvvvv")
 @safe
 def vdb(
-    cost: Any, salvage: Any, life: Any, start: Any, end: Any, factor: Any = None, no_switch: Any = None
+    cost: Any,
+    salvage: Any,
+    life: Any,
+    start: Any,
+    end: Any,
+    factor: Any = None,
+    no_switch: Any = None,
 ) -> Any:
     """Variable declining balance as Excel computes it.
 

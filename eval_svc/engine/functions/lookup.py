@@ -6,7 +6,15 @@ import math
 import re
 from typing import Any
 
-from calcwire.formula import MAX_COL, MAX_ROW, FormulaSyntaxError, TokenKind, column_letters, parse_range, tokenize
+from calcwire.formula import (
+    MAX_COL,
+    MAX_ROW,
+    FormulaSyntaxError,
+    TokenKind,
+    column_letters,
+    parse_range,
+    tokenize,
+)
 from calcwire.values import XlError
 from eval_svc.engine.functions._helpers import (
     ErrorResult,
@@ -28,7 +36,6 @@ from eval_svc.engine.runtime import (
     Array,
     MultiRef,
     Ref,
-    compare,
     num_equal,
 )
 
@@ -298,7 +305,11 @@ def lookup(value: Any, lookup_vector: Any, result_vector: Any = None) -> Any:
             keys = results = [v for r in rows_ for v in r]
     else:
         keys = _first_line(lookup_vector)
-        if type(result_vector) in (Ref, Array) and result_vector.nrows > 1 and result_vector.ncols > 1:
+        if (
+            type(result_vector) in (Ref, Array)
+            and result_vector.nrows > 1
+            and result_vector.ncols > 1
+        ):
             return NA
         results = _vector(result_vector)
     pos = _match(value, keys, 1)
@@ -343,12 +354,15 @@ def _xmatch(value: Any, values: list[Any], match_mode: int, search_mode: int) ->
             if x == target or (x[0] == vt == 0 and num_equal(x[1], vkey)):
                 best[0], best[1] = j, x
                 return True
-            if match_mode == -1 and x < target:
-                if force or best[1] is None or best[1] < x:
-                    best[0], best[1] = j, x
-            elif match_mode == 1 and x > target:
-                if force or best[1] is None or best[1] > x:
-                    best[0], best[1] = j, x
+            if (
+                match_mode == -1
+                and x < target
+                and (force or best[1] is None or best[1] < x)
+                or match_mode == 1
+                and x > target
+                and (force or best[1] is None or best[1] > x)
+            ):
+                best[0], best[1] = j, x
         except TypeError:
             pass
         return False
@@ -444,12 +458,17 @@ def xlookup(
 
 @register("OFFSET", "rvvvv", context=True, returns="x", volatile=True, dynamic=True)
 @safe
-def offset(ctx: Any, key: int, ref: Any, rows_: Any, cols: Any, height: Any = None, width: Any = None) -> Any:
+def offset(
+    ctx: Any, key: int, ref: Any, rows_: Any, cols: Any, height: Any = None, width: Any = None
+) -> Any:
     if type(ref) is XlError:
         return ref
     if type(ref) is not Ref:
         return VALUE
-    dr, dc = integer(rows_ if rows_ is not None else 0.0), integer(cols if cols is not None else 0.0)
+    dr, dc = (
+        integer(rows_ if rows_ is not None else 0.0),
+        integer(cols if cols is not None else 0.0),
+    )
     h = ref.nrows if height is None else integer(height)
     w = ref.ncols if width is None else integer(width)
     if h == 0 or w == 0:
@@ -475,7 +494,7 @@ def indirect(ctx: Any, key: int, ref_text: Any, a1: Any = None) -> Any:
 
 
 _R1C1_RE = re.compile(
-    r"R(\[-?\d+\]|\d+)?C(\[-?\d+\]|\d+)?(?::R(\[-?\d+\]|\d+)?C(\[-?\d+\]|\d+)?)?", re.I
+    r"R(\[-?\d+\]|\d+)?C(\[-?\d+\]|\d+)?(?::R(\[-?\d+\]|\d+)?C(\[-?\d+\]|\d+)?)?", re.IGNORECASE
 )
 
 
@@ -493,8 +512,7 @@ def resolve_text_reference(book: Any, ref_text: str, key: int, a1: bool) -> Ref 
     from eval_svc.engine.parser import split_prefix
 
     s = ref_text.strip()
-    if s.startswith("="):
-        s = s[1:]
+    s = s.removeprefix("=")
     if not s:
         return REF
     sheet = key >> 36
@@ -513,7 +531,9 @@ def resolve_text_reference(book: Any, ref_text: str, key: int, a1: bool) -> Ref 
         c1 = _r1c1_part(m.group(2), col0)
         r2 = _r1c1_part(m.group(3), row0) if m.group(3) or m.group(4) else r1
         c2 = _r1c1_part(m.group(4), col0) if m.group(3) or m.group(4) else c1
-        if not (1 <= r1 <= MAX_ROW and 1 <= c1 <= MAX_COL and 1 <= r2 <= MAX_ROW and 1 <= c2 <= MAX_COL):
+        if not (
+            1 <= r1 <= MAX_ROW and 1 <= c1 <= MAX_COL and 1 <= r2 <= MAX_ROW and 1 <= c2 <= MAX_COL
+        ):
             return REF
         return Ref(book, sheet, min(r1, r2), min(c1, c2), max(r1, r2), max(c1, c2), True)
     try:
@@ -538,7 +558,9 @@ def resolve_text_reference(book: Any, ref_text: str, key: int, a1: bool) -> Ref 
 
 @register("ADDRESS", "vvvvv", text_optional=(4,))
 @safe
-def address(row_num: Any, col_num: Any, abs_num: Any = None, a1: Any = None, sheet: Any = None) -> Any:
+def address(
+    row_num: Any, col_num: Any, abs_num: Any = None, a1: Any = None, sheet: Any = None
+) -> Any:
     r, c = integer(row_num), integer(col_num)
     mode = int(opt_num(abs_num, 1.0))
     style_a1 = True if a1 is None else boolean(a1)
@@ -554,7 +576,9 @@ def address(row_num: Any, col_num: Any, abs_num: Any = None, a1: Any = None, she
         out = row_s + col_s
     if sheet is not None:
         name = text(sheet)
-        if name and (not re.fullmatch(r"[A-Za-z_][\w.]*", name) or re.fullmatch(r"[A-Za-z]{1,3}\d+", name)):
+        if name and (
+            not re.fullmatch(r"[A-Za-z_][\w.]*", name) or re.fullmatch(r"[A-Za-z]{1,3}\d+", name)
+        ):
             name = "'" + name.replace("'", "''") + "'"
         out = f"{name}!{out}"
     return out

@@ -44,9 +44,7 @@ def xsum(*args: Any) -> Any:
         if t is Ref or t is MultiRef or t is Array:
             for v in present_values(a):
                 tv = type(v)
-                if tv is float:
-                    total += v
-                elif tv is int:
+                if tv is float or tv is int:
                     total += v
                 elif tv is XlError:
                     return v
@@ -444,9 +442,6 @@ def lcm(*args: Any) -> Any:
     return float(m)
 
 
-
-
-
 @register("CEILING", "vv")
 @safe
 def ceiling(x: Any, significance: Any) -> Any:
@@ -526,7 +521,9 @@ def randbetween(low: Any, high: Any) -> Any:
 @register("SUMIF", "rvr")
 @safe
 def sumif(rng: Any, criterion: Any, sum_range: Any = None) -> Any:
-    values = ifs_select(sum_range if sum_range is not None else rng, [(rng, criterion)], resize=True)
+    values = ifs_select(
+        sum_range if sum_range is not None else rng, [(rng, criterion)], resize=True
+    )
     total = 0.0
     for v in values:
         tv = type(v)
@@ -583,7 +580,9 @@ def _numeric(values: Any) -> list[float]:
 @register("AVERAGEIF", "rvr")
 @safe
 def averageif(rng: Any, criterion: Any, avg_range: Any = None) -> Any:
-    values = _numeric(ifs_select(avg_range if avg_range is not None else rng, [(rng, criterion)], resize=True))
+    values = _numeric(
+        ifs_select(avg_range if avg_range is not None else rng, [(rng, criterion)], resize=True)
+    )
     if not values:
         return DIV0
     return sum(values) / len(values)

@@ -80,9 +80,7 @@ def count(*args: Any) -> Any:
                     n += 1
             continue
         t = type(a)
-        if t is float or t is int or t is bool:
-            n += 1
-        elif t is str and type(text_to_number(a)) is float:
+        if t is float or t is int or t is bool or t is str and type(text_to_number(a)) is float:
             n += 1
     return float(n)
 
@@ -490,7 +488,7 @@ def aggregate(ctx: Any, key: int, function_num: Any, options: Any, *refs: Any) -
     if k <= 13:
         values: list[Any] = []
         for a in args:
-            for v in (range_values(a) if is_range(a) else [a]):
+            for v in range_values(a) if is_range(a) else [a]:
                 if type(v) is XlError:
                     if ignore_errors:
                         continue
@@ -511,7 +509,7 @@ def aggregate(ctx: Any, key: int, function_num: Any, options: Any, *refs: Any) -
             return VALUE
         data, param = args[0], args[1]
         values2: list[float] = []
-        for v in (range_values(data) if is_range(data) else [data]):
+        for v in range_values(data) if is_range(data) else [data]:
             if type(v) is XlError:
                 if ignore_errors:
                     continue
@@ -554,9 +552,7 @@ def _matrix(x: Any) -> list[list[float]]:
     return out
 
 
-def _regression_data(
-    known_y: Any, known_x: Any
-) -> tuple[list[float], list[list[float]], bool]:
+def _regression_data(known_y: Any, known_x: Any) -> tuple[list[float], list[list[float]], bool]:
     """y as a list, x as observations x variables, and whether y runs down a column."""
     ym_raw = _raw(known_y)
     if known_x is not None:
@@ -719,7 +715,9 @@ def trend(known_y: Any, known_x: Any = None, new_x: Any = None, const: Any = Non
             flat = [v for row in nm for v in row]
             points = [[v] for v in flat]
             values = [intercept + slopes[0] * v for v in flat]
-            return Array([[values[i * len(nm[0]) + j] for j in range(len(nm[0]))] for i in range(len(nm))])
+            return Array(
+                [[values[i * len(nm[0]) + j] for j in range(len(nm[0]))] for i in range(len(nm))]
+            )
         if by_column:
             if len(nm[0]) != k:
                 return REF
