@@ -8,6 +8,7 @@ the file cached for them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from calcwire.formula import FormulaSyntaxError, parse_a1
@@ -36,8 +37,8 @@ class Book:
         self.values: dict[int, CellValue] = {}
         self.max_row: list[int] = []
         self.max_col: list[int] = []
-        self.get = self.values.get
-        self.dyn_get = self.values.get
+        self.get: Callable[[int], CellValue] = self.values.get
+        self.dyn_get: Callable[[int], CellValue] = self.values.get
         #: Results that stay valid while no cell value changes (criteria masks of
         #: SUMIFS & co.); None disables memoising (cycles being iterated).
         self.memo: dict[Any, Any] | None = {}

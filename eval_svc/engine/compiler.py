@@ -403,8 +403,8 @@ class _Gen:
             scope: set[str] = set()
             self.params.append(scope)
             try:
-                for pname, value in zip(names, args[1:-1:2]):
-                    code_parts.append((pname, self.arg(value, "r")))
+                for pname, bound in zip(names, args[1:-1:2]):
+                    code_parts.append((pname, self.arg(bound, "r")))
                     scope.add(pname)
                 body = self.expr(args[-1], mode)
             finally:
@@ -442,7 +442,7 @@ class _Gen:
                 return f"({self.expr(args[0], 'R')} is _OMIT)"
             return "False"
         if name == "_ETA":
-            target = args[0].value  # type: ignore[union-attr]
+            target = str(args[0].value)  # type: ignore[union-attr]
             spec = FUNCTIONS.get(target)
             if spec is None:
                 from eval_svc.engine.functions.fallback import fallback_spec

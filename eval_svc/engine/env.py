@@ -137,21 +137,21 @@ def _choose(index: Any, options: Sequence[Callable[[], Any]]) -> Any:
     index = as_array(index)
     if type(index) is not Array:
         i = _index_of(index, len(options))
-        if type(i) is XlError:
+        if isinstance(i, XlError):
             return i
-        return options[i - 1]()  # type: ignore[operator]
+        return options[i - 1]()
     values: dict[int, Any] = {}
     out = []
     for r, row in enumerate(index.rows):
         new = []
         for c, v in enumerate(row):
             i = _index_of(v, len(options))
-            if type(i) is XlError:
+            if isinstance(i, XlError):
                 new.append(i)
                 continue
             if i not in values:
-                values[i] = as_array(options[i - 1]())  # type: ignore[index]
-            new.append(_at(values[i], r, c))  # type: ignore[index]
+                values[i] = as_array(options[i - 1]())
+            new.append(_at(values[i], r, c))
         out.append(new)
     return Array(out)
 

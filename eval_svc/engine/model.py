@@ -437,9 +437,9 @@ class CompiledModel:
             precedents.append(tuple(precs))
         self._report("graph", n, n, force=True)
         self._n_real = n
-        for nodes in virtual:
-            precedents.append(nodes)
-            self._keys.append(self._keys[nodes[0]])
+        for range_nodes in virtual:
+            precedents.append(range_nodes)
+            self._keys.append(self._keys[range_nodes[0]])
             self._formulas.append("")
             self._cached.append(None)
             self._kinds.append(_RANGE)
@@ -471,15 +471,15 @@ class CompiledModel:
         self._self_volatile = [i for i in range(n) if volatile[i]]
         for i in self._order():
             if not volatile[i]:
-                for p in precedents[i]:
-                    if volatile[p]:
+                for q in precedents[i]:
+                    if volatile[q]:
                         volatile[i] = 1
                         break
             if kinds[i] != _BROKEN:
-                for p in precedents[i]:
-                    if kinds[p] == _BROKEN:
+                for q in precedents[i]:
+                    if kinds[q] == _BROKEN:
                         kinds[i] = _BROKEN
-                        self._reasons[i] = self._cause(p, "not computable", self._reasons)
+                        self._reasons[i] = self._cause(q, "not computable", self._reasons)
                         break
         self._volatile = volatile
 
@@ -917,13 +917,13 @@ class CompiledModel:
                     else:
                         formula = key(t.r1 - 1, c)
                         settings = [(t.input1, col_head[r])]
-                    for k, v in settings:
-                        if k is None:
+                    for input_key, v in settings:
+                        if input_key is None:
                             continue
                         if v is None:
-                            values.pop(k, None)
+                            values.pop(input_key, None)
                         else:
-                            values[k] = v
+                            values[input_key] = v
                     self._book.new_epoch()
                     self._recompute(affected)
                     v = values.get(formula)

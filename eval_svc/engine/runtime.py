@@ -119,12 +119,12 @@ class Ref:
     def value_at(self, row: int, col: int) -> CellValue:
         """The value of the cell at absolute (row, col) on this reference's sheet."""
         get = self.book.dyn_get if self.dynamic else self.book.get
-        return get((self.sheet << SHEET_SHIFT) | (row << ROW_SHIFT) | col)  # type: ignore[no-any-return]
+        return get((self.sheet << SHEET_SHIFT) | (row << ROW_SHIFT) | col)
 
     def first(self) -> CellValue:
         return self.value_at(self.r1, self.c1)
 
-    def rows(self) -> list[list[CellValue]]:
+    def bounded_rows(self) -> list[list[CellValue]]:
         """The values, row by row, over the bounded area (whole columns end at the used range)."""
         get = self.book.dyn_get if self.dynamic else self.book.get
         r2, c2 = self.bounded()
@@ -134,10 +134,10 @@ class Ref:
 
     def full_rows(self) -> list[list[CellValue]]:
         """The values over the whole area, empty cells as None (for array arithmetic)."""
-        rows = self.rows()
+        rows = self.bounded_rows()
         ncols = self.ncols
         if rows and len(rows[0]) < ncols:
-            pad = [None] * (ncols - len(rows[0]))
+            pad: list[CellValue] = [None] * (ncols - len(rows[0]))
             rows = [row + pad for row in rows]
         missing = self.nrows - len(rows)
         if missing > 0:
@@ -320,7 +320,7 @@ def to_bool(v: Any) -> bool | XlError:
     if t is bool:
         return v  # type: ignore[no-any-return]
     if t is float or t is int:
-        return v != 0
+        return bool(v != 0)
     if v is None:
         return False
     if t is str:
@@ -569,28 +569,28 @@ def op_lt(a: Any, b: Any) -> Any:
     if type(a) is float and type(b) is float:
         return a < b and not num_equal(a, b)
     c = compare(a, b)
-    return c if type(c) is XlError else c < 0
+    return c if isinstance(c, XlError) else c < 0
 
 
 def op_le(a: Any, b: Any) -> Any:
     if type(a) is float and type(b) is float:
         return a <= b or num_equal(a, b)
     c = compare(a, b)
-    return c if type(c) is XlError else c <= 0
+    return c if isinstance(c, XlError) else c <= 0
 
 
 def op_gt(a: Any, b: Any) -> Any:
     if type(a) is float and type(b) is float:
         return a > b and not num_equal(a, b)
     c = compare(a, b)
-    return c if type(c) is XlError else c > 0
+    return c if isinstance(c, XlError) else c > 0
 
 
 def op_ge(a: Any, b: Any) -> Any:
     if type(a) is float and type(b) is float:
         return a >= b or num_equal(a, b)
     c = compare(a, b)
-    return c if type(c) is XlError else c >= 0
+    return c if isinstance(c, XlError) else c >= 0
 
 
 # ----------------------------------------------------------------------------

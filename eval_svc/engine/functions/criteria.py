@@ -246,6 +246,7 @@ def ifs_select(
             r, c = divmod(i, nc)
             yield get(base | ((r1 + r) << 15) | (c1 + c))
         return
+    assert isinstance(target, Array)
     rows = target.rows
     for i in selected:
         r, c = divmod(i, nc)

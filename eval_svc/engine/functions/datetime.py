@@ -29,7 +29,7 @@ def serial(x: Any) -> float:
     """A date argument: a number, or text Excel reads as a date; #NUM! if negative."""
     if type(x) is str:
         n = text_to_number(x)
-        if type(n) is XlError:
+        if isinstance(n, XlError):
             raise ErrorResult(n)
     else:
         n = num(x)
@@ -349,7 +349,7 @@ def _holidays(h: Any) -> set[int]:
     if is_range(h):
         out = set()
         for v in present_values(h):
-            if type(v) is XlError:
+            if isinstance(v, XlError):
                 raise ErrorResult(v)
             if type(v) is float or type(v) is int:
                 out.add(math.floor(v))

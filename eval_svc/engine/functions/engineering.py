@@ -39,11 +39,11 @@ _BITS = {2: 10, 8: 30, 16: 40}
 def _places(places: Any) -> int | None:
     if places is None:
         return None
-    if type(places) is XlError:
+    if isinstance(places, XlError):
         raise ErrorResult(places)
     if type(places) is str:
         n = text_to_number(places)
-        if type(n) is XlError:
+        if isinstance(n, XlError):
             raise ErrorResult(VALUE)
         places = n
     k = math.trunc(num(places))
@@ -80,14 +80,14 @@ def _decimal_arg(number: Any) -> int:
         return 0
     if type(number) is str:
         n = text_to_number(number)
-        if type(n) is XlError:
+        if isinstance(n, XlError):
             raise ErrorResult(VALUE)
         return math.trunc(n)
     return math.trunc(num(number))
 
 
 def _to_decimal(number: Any, base: int) -> int:
-    if type(number) is XlError:
+    if isinstance(number, XlError):
         raise ErrorResult(number)
     if number is None:
         text = "0"
@@ -156,7 +156,7 @@ def _parse_complex(x: Any) -> tuple[complex, str]:
         return 0j, ""
     if type(x) is bool:
         raise ErrorResult(VALUE)
-    if type(x) is XlError:
+    if isinstance(x, XlError):
         raise ErrorResult(x)
     s = str(x).strip()
     if s == "":

@@ -88,14 +88,13 @@ class _Formulas:
 
     def __init__(self) -> None:
         import numpy as np
-        import schedula as sh
-        from formulas.tokens.operand import Error
-        from formulas.tokens.operand import XlError as FXlError
+        import schedula as sh  # type: ignore[import-untyped]
+        from formulas.tokens import operand  # type: ignore[import-untyped]
 
         self.np = np
         self.empty = sh.EMPTY
-        self.errors = Error.errors
-        self.error_type = FXlError
+        self.errors = operand.Error.errors
+        self.error_type = operand.XlError
 
 
 _conv: list[_Formulas] = []
@@ -112,7 +111,7 @@ def _to_formulas(value: Any, f: _Formulas) -> Any:
     if t is Ref and value.is_cell:
         return _scalar_to_formulas(value.first(), f)
     if t is Ref or t is Array:
-        rows = value.rows() if t is Ref else value.rows
+        rows = value.bounded_rows() if t is Ref else value.rows
         if not rows or not rows[0]:
             rows = [[None]]
         arr = f.np.empty((len(rows), len(rows[0])), dtype=object)
@@ -130,7 +129,7 @@ def _to_formulas(value: Any, f: _Formulas) -> Any:
 def _scalar_to_formulas(v: Any, f: _Formulas) -> Any:
     if v is None or type(v) is Omitted:
         return f.empty
-    if type(v) is XlError:
+    if isinstance(v, XlError):
         return f.errors.get(v.code, f.errors["#VALUE!"])
     if type(v) is int:
         return float(v)

@@ -31,21 +31,21 @@ def _pmt(rate: float, nper: float, pv: float, fv: float, when: int) -> float:
         raise ErrorResult(NUM)
     if rate == 0:
         return -(pv + fv) / nper
-    f = (1 + rate) ** nper
+    f: float = (1 + rate) ** nper
     return -(fv + pv * f) * rate / ((1 + rate * when) * (f - 1))
 
 
 def _fv(rate: float, nper: float, pmt: float, pv: float, when: int) -> float:
     if rate == 0:
         return -(pv + pmt * nper)
-    f = (1 + rate) ** nper
+    f: float = (1 + rate) ** nper
     return -(pv * f + pmt * (1 + rate * when) * (f - 1) / rate)
 
 
 def _pv(rate: float, nper: float, pmt: float, fv: float, when: int) -> float:
     if rate == 0:
         return -(fv + pmt * nper)
-    f = (1 + rate) ** nper
+    f: float = (1 + rate) ** nper
     return -(fv + pmt * (1 + rate * when) * (f - 1) / rate) / f
 
 
@@ -178,7 +178,7 @@ def _cashflows(values: Any) -> list[float]:
     for a in (values,):
         if is_range(a):
             for v in present_values(a):
-                if type(v) is XlError:
+                if isinstance(v, XlError):
                     raise ErrorResult(v)
                 if type(v) is float or type(v) is int:
                     out.append(float(v))
@@ -276,9 +276,9 @@ def _paired(values: Any, dates_: Any) -> tuple[list[float], list[float]]:
         raise ErrorResult(NUM)
     out_v, out_d = [], []
     for v, d in zip(vs, ds):
-        if type(v) is XlError:
+        if isinstance(v, XlError):
             raise ErrorResult(v)
-        if type(d) is XlError:
+        if isinstance(d, XlError):
             raise ErrorResult(d)
         if type(v) not in (float, int) or type(d) not in (float, int):
             raise ErrorResult(VALUE)
@@ -294,7 +294,7 @@ def _paired(values: Any, dates_: Any) -> tuple[list[float], list[float]]:
 
 def _xnpv(r: float, vs: list[float], ds: list[float]) -> float:
     d0 = ds[0]
-    return sum(v / (1 + r) ** ((d - d0) / 365.0) for v, d in zip(vs, ds))
+    return float(sum(v / (1 + r) ** ((d - d0) / 365.0) for v, d in zip(vs, ds)))
 
 
 @register("XNPV", "srr")
@@ -484,7 +484,7 @@ def pduration(rate_: Any, pv_: Any, fv_: Any) -> Any:
 def fvschedule(principal: Any, schedule: Any) -> Any:
     p = num(principal)
     for v in range_values(schedule) if is_range(schedule) else [schedule]:
-        if type(v) is XlError:
+        if isinstance(v, XlError):
             return v
         p *= 1 + (0.0 if v is None else num(v))
     return p

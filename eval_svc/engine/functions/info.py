@@ -17,12 +17,12 @@ def isblank(x: Any) -> Any:
 
 @register("ISERROR", "v")
 def iserror(x: Any) -> Any:
-    return type(x) is XlError
+    return isinstance(x, XlError)
 
 
 @register("ISERR", "v")
 def iserr(x: Any) -> Any:
-    return type(x) is XlError and x is not NA
+    return isinstance(x, XlError) and x is not NA
 
 
 @register("ISNA", "v")
@@ -55,7 +55,7 @@ def _parity(x: Any) -> Any:
         return VALUE
     if type(x) is str:
         n = text_to_number(x)
-        if type(n) is XlError:
+        if isinstance(n, XlError):
             return n
         x = n
     return int(num(x)) % 2
@@ -65,14 +65,14 @@ def _parity(x: Any) -> Any:
 @safe
 def iseven(x: Any) -> Any:
     p = _parity(x)
-    return p if type(p) is XlError else p == 0
+    return p if isinstance(p, XlError) else p == 0
 
 
 @register("ISODD", "s")
 @safe
 def isodd(x: Any) -> Any:
     p = _parity(x)
-    return p if type(p) is XlError else p == 1
+    return p if isinstance(p, XlError) else p == 1
 
 
 @register("ISREF", "r")
@@ -83,7 +83,7 @@ def isref(x: Any) -> Any:
 @register("ISFORMULA", "r", context=True)
 def isformula(ctx: Any, key: int, x: Any) -> Any:
     if type(x) is not Ref:
-        return XlError.VALUE if type(x) is not XlError else x
+        return XlError.VALUE if not isinstance(x, XlError) else x
     return ctx.is_formula((x.sheet << 36) | (x.r1 << 15) | x.c1)
 
 
@@ -119,7 +119,7 @@ def xt(x: Any) -> Any:
         x = x.rows[0][0]
     if type(x) is str:
         return x
-    if type(x) is XlError:
+    if isinstance(x, XlError):
         return x
     return ""
 
@@ -149,7 +149,7 @@ def xtype(x: Any) -> Any:
 
 @register("ERROR.TYPE", "v")
 def error_type(x: Any) -> Any:
-    if type(x) is XlError:
+    if isinstance(x, XlError):
         i = ERROR_CODES.index(x.code)
         if i < 8:
             return float(i + 1)

@@ -48,7 +48,7 @@ def row(ref: Any = None) -> Any:
         if ref.nrows == 1:
             return float(ref.r1)
         return Array([[float(r)] for r in range(ref.r1, ref.r2 + 1)])
-    if type(ref) is XlError:
+    if isinstance(ref, XlError):
         return ref
     return VALUE
 
@@ -59,7 +59,7 @@ def column(ref: Any = None) -> Any:
         if ref.ncols == 1:
             return float(ref.c1)
         return Array([[float(c) for c in range(ref.c1, ref.c2 + 1)]])
-    if type(ref) is XlError:
+    if isinstance(ref, XlError):
         return ref
     return VALUE
 
@@ -68,7 +68,7 @@ def column(ref: Any = None) -> Any:
 def rows(x: Any) -> Any:
     if type(x) is Ref or type(x) is Array:
         return float(x.nrows)
-    if type(x) is XlError:
+    if isinstance(x, XlError):
         return x
     if type(x) is MultiRef:
         return REF
@@ -79,7 +79,7 @@ def rows(x: Any) -> Any:
 def columns(x: Any) -> Any:
     if type(x) is Ref or type(x) is Array:
         return float(x.ncols)
-    if type(x) is XlError:
+    if isinstance(x, XlError):
         return x
     if type(x) is MultiRef:
         return REF
@@ -92,7 +92,7 @@ def areas(x: Any) -> Any:
         return float(len(x.refs))
     if type(x) is Ref:
         return 1.0
-    if type(x) is XlError:
+    if isinstance(x, XlError):
         return x
     return VALUE
 
@@ -110,7 +110,7 @@ def _opt_index(x: Any) -> int | None:
 @safe
 def index(array: Any, row_num: Any = None, col_num: Any = None, area: Any = None) -> Any:
     for x in (array, row_num, col_num, area):
-        if type(x) is XlError:
+        if isinstance(x, XlError):
             return x
     r = _opt_index(row_num)
     c = _opt_index(col_num)
@@ -190,8 +190,8 @@ def _vector(x: Any) -> list[Any]:
 
 def _first_line(x: Any) -> list[Any]:
     """LOOKUP's vector: a 2-D range is read along its first column (or row, if wider)."""
-    if type(x) is Ref or type(x) is Array:
-        rows_ = x.full_rows() if type(x) is Ref else x.rows
+    if isinstance(x, Ref | Array):
+        rows_ = x.full_rows() if isinstance(x, Ref) else x.rows
         if len(rows_) > 1 and len(rows_[0]) > 1:
             if len(rows_[0]) > len(rows_):
                 return list(rows_[0])
@@ -204,7 +204,7 @@ def _lookup_value(value: Any, empty: Any = 0.0) -> Any:
         value = first_value(value)
     if value is None:
         value = empty
-    if type(value) is XlError:
+    if isinstance(value, XlError):
         raise ErrorResult(value)
     return value
 
@@ -394,7 +394,8 @@ def _xmatch(value: Any, values: list[Any], match_mode: int, search_mode: int) ->
                     right = mid - 1
                 else:
                     left = mid + 1
-    return best[0]
+    found: int | None = best[0]
+    return found
 
 
 def _modes(match_mode: Any, search_mode: Any) -> tuple[int, int]:
@@ -461,7 +462,7 @@ def xlookup(
 def offset(
     ctx: Any, key: int, ref: Any, rows_: Any, cols: Any, height: Any = None, width: Any = None
 ) -> Any:
-    if type(ref) is XlError:
+    if isinstance(ref, XlError):
         return ref
     if type(ref) is not Ref:
         return VALUE
@@ -487,7 +488,7 @@ def offset(
 @register("INDIRECT", "vv", context=True, returns="x", volatile=True, dynamic=True)
 @safe
 def indirect(ctx: Any, key: int, ref_text: Any, a1: Any = None) -> Any:
-    if type(ref_text) is XlError:
+    if isinstance(ref_text, XlError):
         return ref_text
     style_a1 = True if a1 is None else boolean(a1)
     return ctx.parse_reference(text(ref_text), key, style_a1)

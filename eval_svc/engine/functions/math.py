@@ -55,7 +55,7 @@ def xsum(*args: Any) -> Any:
             total += a
             continue
         n = to_number(a)
-        if type(n) is XlError:
+        if isinstance(n, XlError):
             return n
         total += n
     return result(total)
@@ -86,7 +86,7 @@ def sumproduct(*args: Any) -> Any:
     for g in grids:  # errors in the data win over a shape mismatch
         for row in g:
             for v in row:
-                if type(v) is XlError:
+                if isinstance(v, XlError):
                     return v
     nr, nc = len(grids[0]), len(grids[0][0])
     for g in grids:
@@ -642,9 +642,9 @@ def _pairs(x: Any, y: Any, fn: Any) -> Any:
     total = 0.0
     for rx, ry in zip(gx, gy):
         for a, b in zip(rx, ry):
-            if type(a) is XlError:
+            if isinstance(a, XlError):
                 return a
-            if type(b) is XlError:
+            if isinstance(b, XlError):
                 return b
             if type(a) is float and type(b) is float:
                 total += fn(a, b)

@@ -210,7 +210,7 @@ def _range_numbers(x: Any) -> list[float]:
     if is_range(x):
         out = []
         for v in present_values(x):
-            if type(v) is XlError:
+            if isinstance(v, XlError):
                 raise ErrorResult(v)
             if type(v) is float or type(v) is int:
                 out.append(float(v))
@@ -331,9 +331,9 @@ def _xy(ys: Any, xs: Any) -> tuple[list[float], list[float]]:
         raise ErrorResult(NA)
     out_x, out_y = [], []
     for y, x in zip(gy, gx):
-        if type(y) is XlError:
+        if isinstance(y, XlError):
             raise ErrorResult(y)
-        if type(x) is XlError:
+        if isinstance(x, XlError):
             raise ErrorResult(x)
         if type(y) in (float, int) and type(x) in (float, int):
             out_x.append(float(x))
@@ -395,7 +395,7 @@ def correl(a: Any, b: Any) -> Any:
 @safe
 def rsq(a: Any, b: Any) -> Any:
     r = correl(a, b)
-    if type(r) is XlError:
+    if isinstance(r, XlError):
         return r
     return r * r
 
@@ -489,7 +489,7 @@ def aggregate(ctx: Any, key: int, function_num: Any, options: Any, *refs: Any) -
         values: list[Any] = []
         for a in args:
             for v in range_values(a) if is_range(a) else [a]:
-                if type(v) is XlError:
+                if isinstance(v, XlError):
                     if ignore_errors:
                         continue
                     return v
@@ -510,7 +510,7 @@ def aggregate(ctx: Any, key: int, function_num: Any, options: Any, *refs: Any) -
         data, param = args[0], args[1]
         values2: list[float] = []
         for v in range_values(data) if is_range(data) else [data]:
-            if type(v) is XlError:
+            if isinstance(v, XlError):
                 if ignore_errors:
                     continue
                 return v

@@ -169,7 +169,7 @@ def _joined_values(args: Any) -> list[str]:
     for a in args:
         if is_range(a):
             for v in range_values(a):
-                if type(v) is XlError:
+                if isinstance(v, XlError):
                     raise ErrorResult(v)
                 out.append("" if v is None else text(v))
         else:
@@ -287,7 +287,8 @@ def numbervalue(s: Any, decimal_sep: Any = None, group_sep: Any = None) -> Any:
         m = re.match(rf"(?:^\s*[+-]?{number}$)|(?:^\s*\({number}\)[\s%]*$)", t)
     if not m:
         return VALUE
-    cleaned = t.translate(str.maketrans({" ": "", "%": "", "(": "-", ")": "", g: "", d: "."}))
+    table: dict[str, str | int | None] = {" ": "", "%": "", "(": "-", ")": "", g: "", d: "."}
+    cleaned = t.translate(str.maketrans(table))
     try:
         return float(cleaned) * 0.01 ** t.count("%")
     except ValueError:
@@ -299,7 +300,7 @@ def numbervalue(s: Any, decimal_sep: Any = None, group_sep: Any = None) -> Any:
 def xtext(value: Any, fmt: Any) -> Any:
     from eval_svc.engine.numfmt import format_value
 
-    if type(value) is XlError:
+    if isinstance(value, XlError):
         return value
     return format_value(value, text(fmt))
 
@@ -350,7 +351,7 @@ _ = (opt_num, to_text)
 @register("VALUETOTEXT", "vv")
 @safe
 def valuetotext(value: Any, fmt: Any = None) -> Any:
-    if type(value) is XlError:
+    if isinstance(value, XlError):
         return value.code
     mode = 0 if fmt is None else int(num(fmt))
     if mode not in (0, 1):
