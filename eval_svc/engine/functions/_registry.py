@@ -18,7 +18,6 @@ has a kind that tells the compiler how to pass the argument:
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
@@ -76,14 +75,17 @@ def register(
     """
 
     def deco(impl: Callable[..., Any]) -> Callable[..., Any]:
-        params = list(inspect.signature(impl).parameters.values())
+        # The Python signature, read from the code object (inspect is slow to import and call).
+        inner = impl
+        while hasattr(inner, "__wrapped__"):
+            inner = inner.__wrapped__
+        code = inner.__code__
+        positional = code.co_argcount - (2 if context else 0)
+        defaults = len(inner.__defaults__ or ())
+        variadic = bool(code.co_flags & 0x04)  # CO_VARARGS
         target = _strict(impl, kinds, rest, context) if "s" in kinds + rest else impl
-        if context:
-            params = params[2:]
-        positional = [p for p in params if p.kind is p.POSITIONAL_OR_KEYWORD]
-        variadic = any(p.kind is p.VAR_POSITIONAL for p in params)
-        min_args = sum(1 for p in positional if p.default is p.empty)
-        max_args = MAX_ARGS if variadic else len(positional)
+        min_args = positional - defaults
+        max_args = MAX_ARGS if variadic else positional
         for name in (names,) if isinstance(names, str) else names:
             FUNCTIONS[name] = FunctionSpec(
                 name,
