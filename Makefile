@@ -34,6 +34,22 @@ lock: ## Re-resolve requirements.lock from pyproject.toml in a clean virtual env
 	{ head -2 requirements.lock; .run/lockvenv/bin/pip freeze --exclude-editable | grep -v '^calcwire'; } > requirements.lock.new
 	mv requirements.lock.new requirements.lock
 
+.PHONY: protos
+protos: $(INSTALLED) ## Regenerate the Python code of protos/ (it is committed)
+	$(PY) tools/protos.py generate
+
+.PHONY: check-protos
+check-protos: install ## buf lint and format, and the generated code is current
+	$(BUF) lint
+	$(BUF) format --diff --exit-code
+	$(PY) tools/protos.py check
+
+# The contracts as of this git revision are what a change must stay compatible with.
+BREAKING_AGAINST ?= .git\#ref=HEAD~1
+.PHONY: check-breaking
+check-breaking: install ## buf breaking against BREAKING_AGAINST (default: the previous commit)
+	$(BUF) breaking --against '$(BREAKING_AGAINST)'
+
 .PHONY: test
-test: install ## Run the whole test suite (installs what it needs)
+test: install check-protos ## Run the whole test suite (installs what it needs)
 	$(PY) -m pytest -q
