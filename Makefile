@@ -45,11 +45,14 @@ check-protos: install ## buf lint and format, and the generated code is current
 	$(PY) tools/protos.py check
 
 # The contracts as of this git revision are what a change must stay compatible with.
-BREAKING_AGAINST ?= .git\#ref=HEAD~1
+BREAKING_BASE ?= HEAD~1
 .PHONY: check-breaking
-check-breaking: install ## buf breaking against BREAKING_AGAINST (default: the previous commit)
-	$(BUF) breaking --against '$(BREAKING_AGAINST)'
+check-breaking: install ## buf breaking against BREAKING_BASE (default: the previous commit)
+	@if git cat-file -e '$(BREAKING_BASE):protos' 2>/dev/null; then \
+	  $(BUF) breaking --against '.git#ref=$(BREAKING_BASE)'; \
+	  echo "no breaking change against $(BREAKING_BASE)"; \
+	else echo "no contracts at $(BREAKING_BASE): nothing to break"; fi
 
 .PHONY: test
-test: install check-protos ## Run the whole test suite (installs what it needs)
+test: install check-protos check-breaking ## Run the whole test suite (installs what it needs)
 	$(PY) -m pytest -q
