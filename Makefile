@@ -34,6 +34,25 @@ lock: ## Re-resolve requirements.lock from pyproject.toml in a clean virtual env
 	{ head -2 requirements.lock; .run/lockvenv/bin/pip freeze --exclude-editable | grep -v '^calcwire'; } > requirements.lock.new
 	mv requirements.lock.new requirements.lock
 
+.PHONY: protos
+protos: $(INSTALLED) ## Regenerate the Python code of protos/ (it is committed)
+	$(PY) tools/protos.py generate
+
+.PHONY: check-protos
+check-protos: install ## buf lint and format, and the generated code is current
+	$(BUF) lint
+	$(BUF) format --diff --exit-code
+	$(PY) tools/protos.py check
+
+# The contracts as of this git revision are what a change must stay compatible with.
+BREAKING_BASE ?= HEAD~1
+.PHONY: check-breaking
+check-breaking: install ## buf breaking against BREAKING_BASE (default: the previous commit)
+	@if git cat-file -e '$(BREAKING_BASE):protos' 2>/dev/null; then \
+	  $(BUF) breaking --against '.git#ref=$(BREAKING_BASE)'; \
+	  echo "no breaking change against $(BREAKING_BASE)"; \
+	else echo "no contracts at $(BREAKING_BASE): nothing to break"; fi
+
 .PHONY: test
-test: install ## Run the whole test suite (installs what it needs)
+test: install check-protos check-breaking ## Run the whole test suite (installs what it needs)
 	$(PY) -m pytest -q
