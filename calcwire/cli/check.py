@@ -92,6 +92,8 @@ class CheckReport:
     tolerance: Tolerance
     summary: Summary
     cells: list[CheckedCell] = field(default_factory=list)
+    cached_formula_cells: int = 0
+    cached_matches: int = 0
     sheet_order: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -123,15 +125,20 @@ def check_file(path: str | os.PathLike[str], tolerance: Tolerance = DEFAULT_TOLE
     start = time.perf_counter()
     summary = Summary()
     cells = []
+    cached = cached_matches = 0
     for checked in compare_results(workbook, results, tolerance):
-        summary.add(checked.sheet, checked.verdict.status)
-        if keep_matches or checked.verdict.status is not Status.MATCH:
+        status = checked.verdict.status
+        summary.add(checked.sheet, status)
+        if checked.cached is not None:
+            cached += 1
+            cached_matches += status is Status.MATCH
+        if keep_matches or status is not Status.MATCH:
             cells.append(checked)
     timings["compare"] = time.perf_counter() - start
     return CheckReport(
         file=os.fspath(path), sha256=digest, calc=workbook.calc, tolerance=tolerance,
         summary=summary, cells=cells, sheet_order=[s.name for s in workbook.sheets],
-        timings=timings,
+        timings=timings, cached_formula_cells=cached, cached_matches=cached_matches,
     )
 
 

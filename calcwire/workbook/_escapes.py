@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import re
 from typing import Final
-from xml.sax.saxutils import escape
 
-__all__ = ["escape_text", "unescape_text"]
+__all__ = ["escape_attr", "escape_text", "escape_xml", "unescape_text"]
 
 _ESCAPED: Final = re.compile(r"_x([0-9A-Fa-f]{4})_")
 # Characters XML 1.0 forbids or normalises (\r), and text that looks like an escape.
@@ -31,6 +30,24 @@ def escape_text(text: str) -> str:
             lambda m: "_x005F" + m.group() if len(m.group()) > 1 else f"_x{ord(m.group()):04X}_",
             text,
         )
-    if "&" in text or "<" in text or ">" in text:
-        return escape(text)
+    return escape_xml(text)
+
+
+def escape_xml(text: str) -> str:
+    """``&``, ``<`` and ``>`` as XML entities (xml.sax.saxutils would import urllib)."""
+    if "&" in text:
+        text = text.replace("&", "&amp;")
+    if "<" in text:
+        text = text.replace("<", "&lt;")
+    if ">" in text:
+        text = text.replace(">", "&gt;")
     return text
+
+
+def escape_attr(text: str) -> str:
+    """A double-quoted XML attribute value, quotes included."""
+    text = escape_xml(text)
+    for ch, entity in (('"', "&quot;"), ("\n", "&#10;"), ("\r", "&#13;"), ("\t", "&#9;")):
+        if ch in text:
+            text = text.replace(ch, entity)
+    return f'"{text}"'

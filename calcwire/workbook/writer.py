@@ -19,11 +19,10 @@ import os
 import zipfile
 from collections.abc import Iterable, Iterator
 from typing import IO, Final
-from xml.sax.saxutils import escape, quoteattr
 
 from calcwire.formula import column_letters, parse_range
 from calcwire.values import CellValue, XlError
-from calcwire.workbook._escapes import escape_text
+from calcwire.workbook._escapes import escape_attr, escape_text, escape_xml
 from calcwire.workbook.model import Cell, DefinedName, ExternalLink, Sheet, Workbook
 from calcwire.workbook.numfmt import BUILTIN_FORMAT_IDS, FIRST_CUSTOM_FORMAT_ID
 
@@ -37,7 +36,6 @@ _CT_WORKBOOK: Final = "application/vnd.openxmlformats-officedocument.spreadsheet
 _CT_WORKBOOK_MACRO: Final = "application/vnd.ms-excel.sheet.macroEnabled.main+xml"
 _CT_PREFIX: Final = "application/vnd.openxmlformats-officedocument.spreadsheetml."
 _ROWS_PER_CHUNK: Final = 2000
-_ESCAPES: Final = {'"': "&quot;"}
 
 
 def workbook_bytes(workbook: Workbook, *, cached_values: bool = True, app: str = "calcwire") -> bytes:
@@ -187,14 +185,8 @@ def _value_xml(value: CellValue, strings: _SharedStrings, *, formula: bool) -> t
     raise TypeError(f"not a cell value: {value!r}")
 
 
-def _text(text: str) -> str:
-    if "&" in text or "<" in text or ">" in text:
-        return escape(text)
-    return text
-
-
-def _attr(text: str) -> str:
-    return quoteattr(text, _ESCAPES)
+_text = escape_xml
+_attr = escape_attr
 
 
 class _SharedStrings:
