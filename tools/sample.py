@@ -25,12 +25,12 @@ def main() -> None:
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     workbook = generate_model(args.formula_cells)
-    write_workbook(workbook, args.out / "sample.xlsx")
+    write_workbook(workbook, args.out / "sample.xlsx", shared_formulas=True)
     inputs = workbook.sheets[0]
     tax = next(c for c in inputs.cells if (c.row, c.col) == (5, 2))
     tax.value = 0.30
     workbook.calc = CalcSettings(mode="manual")
-    write_workbook(workbook, args.out / "sample-stale.xlsx")
+    write_workbook(workbook, args.out / "sample-stale.xlsx", shared_formulas=True)
     print(f"wrote {args.out / 'sample.xlsx'} and {args.out / 'sample-stale.xlsx'}")
 
 

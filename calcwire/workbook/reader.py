@@ -34,9 +34,10 @@ from zlib import error as _ZlibError
 from lxml import etree
 
 from calcwire.errors import InvalidWorkbook
-from calcwire.formula import column_index, column_letters, translate_formula
+from calcwire.formula import column_index, column_letters
 from calcwire.values import ERROR_CODES, CellValue, XlError
 from calcwire.workbook._escapes import unescape_text
+from calcwire.workbook._shared_formulas import Translator, translator
 from calcwire.workbook.model import (
     CalcSettings,
     Cell,
@@ -462,7 +463,7 @@ class _SheetParser:
     def __init__(self, reader: WorkbookReader, info: SheetInfo) -> None:
         self.reader = reader
         self.info = info
-        self.shared: dict[str, tuple[str, int, int]] = {}
+        self.shared: dict[str, tuple[Translator, int, int]] = {}
 
     def rows(self, stream: _CountingStream, dimension_out: Sheet | None
              ) -> Iterator[tuple[int, list[Cell]]]:
@@ -575,11 +576,10 @@ class _SheetParser:
             si = f_el.get("si") or ""
             master = self.shared.get(si)
             if master is not None:
-                formula, mrow, mcol = master
-                return Cell(row, col, value, formula=translate_formula(formula, row - mrow,
-                                                                       col - mcol))
+                move, mrow, mcol = master
+                return Cell(row, col, value, formula=move(row - mrow, col - mcol))
             if text:
-                self.shared[si] = (text, row, col)
+                self.shared[si] = (translator(text), row, col)
                 return Cell(row, col, value, formula=text)
             raise _bad_cell(self.info.name, row, col, f"shared formula {si!r} without a master")
         if kind == "array":

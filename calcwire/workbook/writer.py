@@ -20,7 +20,7 @@ import zipfile
 from collections.abc import Iterable, Iterator
 from typing import IO, Final
 
-from calcwire.formula import column_letters, parse_range
+from calcwire.formula import column_letters, parse_range, translate_formula
 from calcwire.values import CellValue, XlError
 from calcwire.workbook._escapes import escape_attr, escape_text, escape_xml
 from calcwire.workbook.model import Cell, DefinedName, ExternalLink, Sheet, Workbook
@@ -38,10 +38,12 @@ _CT_PREFIX: Final = "application/vnd.openxmlformats-officedocument.spreadsheetml
 _ROWS_PER_CHUNK: Final = 2000
 
 
-def workbook_bytes(workbook: Workbook, *, cached_values: bool = True, app: str = "calcwire") -> bytes:
+def workbook_bytes(workbook: Workbook, *, cached_values: bool = True, app: str = "calcwire",
+                   shared_formulas: bool = False) -> bytes:
     """The workbook as .xlsx bytes (see :func:`write_workbook`)."""
     buffer = io.BytesIO()
-    write_workbook(workbook, buffer, cached_values=cached_values, app=app)
+    write_workbook(workbook, buffer, cached_values=cached_values, app=app,
+                   shared_formulas=shared_formulas)
     return buffer.getvalue()
 
 
@@ -52,13 +54,17 @@ def write_workbook(
     cached_values: bool = True,
     app: str = "calcwire",
     macro_enabled: bool = False,
+    shared_formulas: bool = False,
     compresslevel: int = 1,
 ) -> None:
     """Write ``workbook`` as an .xlsx package to a path or a binary stream.
 
     With ``cached_values=False`` formula cells are written without results,
     as a file that was never calculated. ``app`` goes into docProps/app.xml
-    (tests use it to tell their files apart from Excel's).
+    (tests use it to tell their files apart from Excel's). With
+    ``shared_formulas``, formulas filled right along a row are written as one
+    shared formula, as Excel writes them (slower to write: each copy is checked
+    with :func:`~calcwire.formula.translate_formula`).
     """
     strings = _SharedStrings()
     styles = _Styles()
@@ -67,7 +73,7 @@ def write_workbook(
         for index, sheet in enumerate(workbook.sheets, start=1):
             part = f"xl/worksheets/sheet{index}.xml"
             with zf.open(part, "w", force_zip64=True) as out:
-                for chunk in _sheet_xml(sheet, strings, styles, cached_values):
+                for chunk in _sheet_xml(sheet, strings, styles, cached_values, shared_formulas):
                     out.write(chunk.encode("utf-8"))
             sheet_parts.append(part)
         dynamic = any(c.dynamic for s in workbook.sheets for c in s.cells)
@@ -103,27 +109,68 @@ def write_workbook(
 
 
 def _sheet_xml(sheet: Sheet, strings: _SharedStrings, styles: _Styles,
-               cached_values: bool) -> Iterator[str]:
+               cached_values: bool, shared_formulas: bool) -> Iterator[str]:
     cells = sorted(sheet.cells, key=lambda c: (c.row, c.col))
     dimension = sheet.dimension or _dimension(cells)
     yield (f'{_DECL}<worksheet xmlns="{_MAIN_NS}" xmlns:r="{_REL_NS}">'
            f'<dimension ref="{dimension}"/><sheetData>')
     parts: list[str] = []
-    row = 0
-    for cell in cells:
-        if cell.row != row:
-            if row:
-                parts.append("</row>")
-                if len(parts) > _ROWS_PER_CHUNK * 8:
-                    yield "".join(parts)
-                    parts.clear()
-            row = cell.row
-            parts.append(f'<row r="{row}">')
-        parts.append(_cell_xml(cell, strings, styles, cached_values))
-    if row:
+    shared = _SharedFormulas() if shared_formulas else None
+    start = 0
+    while start < len(cells):
+        row = cells[start].row
+        end = start + 1
+        while end < len(cells) and cells[end].row == row:
+            end += 1
+        row_cells = cells[start:end]
+        overrides = shared.group(row_cells) if shared is not None else {}
+        parts.append(f'<row r="{row}">')
+        for i, cell in enumerate(row_cells):
+            parts.append(_cell_xml(cell, strings, styles, cached_values, overrides.get(i)))
         parts.append("</row>")
+        if len(parts) > _ROWS_PER_CHUNK * 8:
+            yield "".join(parts)
+            parts.clear()
+        start = end
     parts.append("</sheetData></worksheet>")
     yield "".join(parts)
+
+
+class _SharedFormulas:
+    """Writes runs of formulas filled right as one shared formula, as Excel does."""
+
+    def __init__(self) -> None:
+        self.next_si = 0
+
+    def group(self, row_cells: list[Cell]) -> dict[int, str]:
+        """The ``<f>`` element of each cell of a row that belongs to a shared formula."""
+        out: dict[int, str] = {}
+        i, n = 0, len(row_cells)
+        while i < n:
+            master = row_cells[i]
+            if not _plain_formula(master):
+                i += 1
+                continue
+            j = i + 1
+            while (j < n and _plain_formula(row_cells[j])
+                   and row_cells[j].col == row_cells[j - 1].col + 1
+                   and translate_formula(master.formula or "", 0, row_cells[j].col - master.col)
+                   == row_cells[j].formula):
+                j += 1
+            if j - i >= 2:
+                row, si = master.row, self.next_si
+                self.next_si += 1
+                ref = f"{column_letters(master.col)}{row}:{column_letters(row_cells[j - 1].col)}{row}"
+                out[i] = f'<f t="shared" ref="{ref}" si="{si}">{_text(master.formula or "")}</f>'
+                for k in range(i + 1, j):
+                    out[k] = f'<f t="shared" si="{si}"/>'
+            i = j
+        return out
+
+
+def _plain_formula(cell: Cell) -> bool:
+    return (cell.formula is not None and cell.array_ref is None and cell.data_table is None
+            and not cell.dynamic)
 
 
 def _dimension(cells: list[Cell]) -> str:
@@ -138,7 +185,8 @@ def _dimension(cells: list[Cell]) -> str:
     return first if first == last else f"{first}:{last}"
 
 
-def _cell_xml(cell: Cell, strings: _SharedStrings, styles: _Styles, cached_values: bool) -> str:
+def _cell_xml(cell: Cell, strings: _SharedStrings, styles: _Styles, cached_values: bool,
+              f_element: str | None = None) -> str:
     ref = f"{column_letters(cell.col)}{cell.row}"
     style = styles.index(cell.number_format)
     attrs = f' s="{style}"' if style else ""
@@ -152,7 +200,9 @@ def _cell_xml(cell: Cell, strings: _SharedStrings, styles: _Styles, cached_value
 
     if cell.dynamic:
         attrs += ' cm="1"'
-    if cell.data_table is not None:
+    if f_element is not None:
+        f = f_element
+    elif cell.data_table is not None:
         table = cell.data_table
         f = (f'<f t="dataTable" ref="{table.ref}" dt2D="{int(table.two_dimensional)}"'
              f' dtr="{int(table.row_input)}"'

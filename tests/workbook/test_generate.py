@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import warnings
+import zipfile
 from collections.abc import Iterator
 
 import numpy_financial as npf
@@ -113,9 +114,18 @@ class TestWriterRoundTrip:
             assert ours.cells == theirs.cells
         assert back.names == wb.names
 
+    def test_shared_formulas_expand_to_the_same_cells(self) -> None:
+        wb = generate_model(10_000)
+        data = workbook_bytes(wb, shared_formulas=True)
+        sheet = zipfile.ZipFile(io.BytesIO(data)).read("xl/worksheets/sheet2.xml").decode()
+        assert sheet.count('t="shared" si=') > 5_000  # most copies are written shared
+        back = read_workbook(data)
+        for ours, theirs in zip(back.sheets, wb.sheets, strict=True):
+            assert ours.cells == theirs.cells
+
     def test_openpyxl_reads_the_same_formulas_and_values(self) -> None:
         wb = generate_model(2_000)
-        data = workbook_bytes(wb)
+        data = workbook_bytes(wb, shared_formulas=True)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             formulas = openpyxl.load_workbook(io.BytesIO(data))

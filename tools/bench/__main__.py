@@ -144,7 +144,7 @@ def main() -> None:
     for size in (_size(s) for s in args.sizes.split(",")):
         shape = model_shape(size)
         path = OUT / f"model-{size}.xlsx"
-        write_workbook(generate_model(shape=shape), path)
+        write_workbook(generate_model(shape=shape), path, shared_formulas=True)
         ctx = Context(size, shape.formula_cells, path, args)
         print(f"\n{shape.formula_cells:,} formula cells ({shape.months} months x "
               f"{shape.products} products), {path.relative_to(ROOT)}, "
