@@ -293,10 +293,21 @@ def _by_sheet(report: CheckReport, cells: list[CheckedCell], limit: int | None, 
     return lines
 
 
+def _reason_group(reason: str | None) -> str:
+    """The engine names the cell a failure comes from ("depends on circular Sheet1!B3"):
+    group those by kind, so that one broken cell does not make a group per dependent."""
+    if not reason:
+        return "no reason given"
+    for kind in ("depends on not computable", "depends on circular"):
+        if reason.startswith(kind + " "):
+            return f"{kind} cells"
+    return reason
+
+
 def _by_reason(cells: list[CheckedCell], limit: int | None) -> list[str]:
     groups: dict[str, list[CheckedCell]] = defaultdict(list)
     for cell in cells:
-        groups[cell.verdict.reason or "no reason given"].append(cell)
+        groups[_reason_group(cell.verdict.reason)].append(cell)
     lines = []
     for reason, group in sorted(groups.items(), key=lambda kv: -len(kv[1])):
         shown = ", ".join(f"{_sheet_ref(c.sheet)}!{c.address}" for c in group[:limit or None])

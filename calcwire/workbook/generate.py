@@ -34,7 +34,8 @@ _PERCENT: Final = "0.0%"
 _DATE: Final = "yyyy-mm-dd"
 _FIRST_COL: Final = 3  # months start in column C
 _PRODUCT_ROW: Final = 25  # first row of the product table on Inputs
-_BLOCK: Final = 6  # rows per product on Operations
+_BLOCK: Final = 5  # rows per product in the product blocks of Operations
+_FORMULA_ROWS_PER_PRODUCT: Final = 6  # the block, and the product's share row below the totals
 _FIRST_BLOCK_ROW: Final = 6
 _EXCEL_EPOCH: Final = dt.date(1899, 12, 30)
 _SCENARIOS: Final = (("Base", 0.010, 0.030, 0.55), ("Upside", 0.015, 0.035, 0.50),
@@ -52,7 +53,8 @@ class ModelShape:
     def formula_cells(self) -> int:
         """The exact number of formula cells :func:`generate_model` writes for this shape."""
         m = self.months
-        return 3 + (3 * m - 1) + 7 * m + 7 * m + 12 * m + 9 + _BLOCK * m * self.products
+        return (3 + (3 * m - 1) + 7 * m + 7 * m + 12 * m + 9
+                + _FORMULA_ROWS_PER_PRODUCT * m * self.products)
 
 
 def model_shape(formula_cells: int) -> ModelShape:
@@ -63,7 +65,7 @@ def model_shape(formula_cells: int) -> ModelShape:
             months = candidate
             break
     fixed = ModelShape(months, 0).formula_cells
-    products = max(1, round((formula_cells - fixed) / (_BLOCK * months)))
+    products = max(1, round((formula_cells - fixed) / (_FORMULA_ROWS_PER_PRODUCT * months)))
     return ModelShape(months, products)
 
 
@@ -121,9 +123,9 @@ def _xnpv(rate: float, values: list[float], dates: list[float]) -> float:
     return total
 
 
-def _irr(values: list[float]) -> float:
-    """The rate where the NPV of ``values`` (first at t=0) is zero, by Newton from 0.1."""
-    rate = 0.1
+def _irr(values: list[float], guess: float = 0.1) -> float:
+    """The rate where the NPV of ``values`` (first at t=0) is zero, by Newton from ``guess``."""
+    rate = guess
     for _ in range(200):
         npv = sum(v / (1 + rate) ** t for t, v in enumerate(values))
         slope = sum(-t * v / (1 + rate) ** (t + 1) for t, v in enumerate(values))
@@ -276,8 +278,7 @@ class _ModelBuilder:
             r = _FIRST_BLOCK_ROW + _BLOCK * i
             prow = _PRODUCT_ROW + i
             self.put(s, r, 1, f"Product {i + 1}")
-            for k, text in enumerate(("Units", "Price", "Revenue", "COGS", "Gross profit",
-                                      "Share of revenue")):
+            for k, text in enumerate(("Units", "Price", "Revenue", "COGS", "Gross profit")):
                 self.label(s, r + k, text)
             units = [inp[f"units{i}"]]
             step = inp["growth"] * inp[f"factor{i}"]
@@ -302,11 +303,16 @@ class _ModelBuilder:
 
         total_revenue = [sum(col) for col in zip(*revenue_rows, strict=True)]
         total_cogs = [sum(col) for col in zip(*cogs_rows, strict=True)]
+        # Shares below the totals: inside the SUMIFS ranges they would make a circular reference.
+        shares = totals + 8
+        self.put(s, shares, 1, "Share of revenue")
         for i, revenue in enumerate(revenue_rows):
             r = _FIRST_BLOCK_ROW + _BLOCK * i
-            self.across(s, r + 5, f"IF({{c}}${totals}=0,0,{{c}}{r + 2}/{{c}}${totals})",
-                [0.0 if t == 0 else v / t for v, t in zip(revenue, total_revenue, strict=True)],
-                _PERCENT)
+            self.label(s, shares + 1 + i, f"Product {i + 1}")
+            self.across(s, shares + 1 + i,
+                        f"IF({{c}}${totals}=0,0,{{c}}{r + 2}/{{c}}${totals})",
+                        [0.0 if t == 0 else v / t
+                         for v, t in zip(revenue, total_revenue, strict=True)], _PERCENT)
 
         t = totals
         labels = ("Total revenue", "Total COGS", "Gross profit", "Opex", "EBITDA",
@@ -408,7 +414,7 @@ class _ModelBuilder:
         summary: list[tuple[str, str, CellValue, str]] = [
             ("NPV", "NPV(DiscountRate/12,CashFlows)", _npv(inp["discount"] / 12, flows), _MONEY),
             ("Sum of present values", f"SUM(C13:{last}13)", sum(pv), _MONEY),
-            ("Equity IRR (monthly)", f"IRR(C14:{last}14)", _irr(equity_flows), "0.00%"),
+            ("Equity IRR (monthly)", f"IRR(C14:{last}14,0.01)", _irr(equity_flows, 0.01), "0.00%"),
             ("XNPV", f"XNPV(DiscountRate,C11:{last}11,C3:{last}3)",
              _xnpv(inp["discount"], flows, dates), _MONEY),
             ("Revenue in target month",

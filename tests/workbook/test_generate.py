@@ -85,14 +85,17 @@ class TestContent:
         for month in range(1, 25):
             c = column_letters(2 + month)
             for block in range(3):
-                r = 6 + 6 * block
+                r = 6 + 5 * block
                 assert v[f"Operations!{c}{r + 2}"] == pytest.approx(
                     v[f"Operations!{c}{r}"] * v[f"Operations!{c}{r + 1}"], rel=1e-12)
-            total = sum(v[f"Operations!{c}{6 + 6 * b + 2}"] for b in range(3))  # type: ignore[misc]
-            assert v[f"Operations!{c}25"] == pytest.approx(total, rel=1e-12)
+                assert v[f"Operations!{c}{31 + block}"] == pytest.approx(
+                    v[f"Operations!{c}{r + 2}"] / v[f"Operations!{c}22"], rel=1e-12)
+            total = sum(v[f"Operations!{c}{6 + 5 * b + 2}"] for b in range(3))  # type: ignore[misc]
+            assert v[f"Operations!{c}22"] == pytest.approx(total, rel=1e-12)
             assert v[f"Debt!{c}9"] == pytest.approx(v[f"Debt!{c}5"] - v[f"Debt!{c}8"], abs=1e-6)
             assert v[f"Valuation!{c}11"] > 0  # positive cash flows: one IRR
         assert abs(v["Debt!T9"]) < 1e-6  # the loan is repaid at the end of its 18-month term
+        assert 0.0 < v["Valuation!B18"] < 0.1  # a monthly IRR, found from the 0.01 guess
 
     def test_financial_functions_match_numpy_financial(self) -> None:
         assert _pmt(0.005, 18, -200_000) == pytest.approx(npf.pmt(0.005, 18, -200_000), rel=1e-12)
