@@ -193,3 +193,53 @@ class TestCommandErrors:
     def test_help(self) -> None:
         done = _run("check", "--help")
         assert done.returncode == 0 and "--all-cells" in done.stdout
+
+
+class TestCommandEndToEnd:
+    """The real command on generated models: the reader, the engine and the comparison."""
+
+    def test_a_computed_model_matches(self, tmp_path: Path) -> None:
+        from calcwire.workbook import write_workbook
+        from calcwire.workbook.generate import generate_model, model_shape
+
+        path = tmp_path / "model.xlsx"
+        write_workbook(generate_model(2_000), path, shared_formulas=True)
+        done = _run("check", "--json", str(path))
+        assert done.returncode == 0, done.stderr
+        doc = json.loads(done.stdout)
+        cells = model_shape(2_000).formula_cells
+        assert doc["summary"] == {"formula_cells": cells, "match": cells, "mismatch": 0,
+                                  "not_cached": 0, "not_computable": 0, "volatile": 0,
+                                  "circular": 0}
+        assert doc["cells"] == []
+        assert len(doc["sha256"]) == 64
+
+    def test_a_stale_input_is_found_exactly(self, tmp_path: Path) -> None:
+        """Change the tax rate, keep Excel's values: the mismatches are exactly its dependents."""
+        from calcwire.workbook import write_workbook
+        from calcwire.workbook.generate import ModelShape, generate_model
+
+        shape = ModelShape(months=24, products=2)
+        workbook = generate_model(shape=shape)
+        tax = next(c for c in workbook.sheets[0].cells if (c.row, c.col) == (5, 2))
+        tax.value = 0.31
+        path = tmp_path / "stale.xlsx"
+        write_workbook(workbook, path, shared_formulas=True)
+
+        done = _run("check", "--json", str(path))
+        assert done.returncode == 1, done.stderr
+        doc = json.loads(done.stdout)
+        found = {(c["sheet"], c["cell"]) for c in doc["cells"] if c["status"] == "mismatch"}
+        # Tax (row 8) feeds net income (9), cash flow (11), present value (13), equity flow
+        # (14), and the summary's NPV, PV sum, IRR, XNPV, total tax and lowest cash flow.
+        from calcwire.formula import column_letters
+
+        months = [column_letters(3 + m) for m in range(shape.months)]
+        expected = {("Valuation", f"{c}{r}") for c in months for r in (8, 9, 11, 13, 14)}
+        expected |= {("Valuation", f"B{r}") for r in (16, 17, 18, 19, 22, 23)}
+        assert found == expected
+        assert doc["summary"]["mismatch"] == len(expected)
+
+        text = _run("check", str(path))
+        assert text.returncode == 1
+        assert "Mismatches (" in text.stdout and "=SUM(C8:Z8)" in text.stdout
