@@ -26,6 +26,7 @@ import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
+from time import monotonic
 from types import TracebackType
 from typing import IO, Final, Self
 from urllib.parse import unquote
@@ -114,15 +115,18 @@ def read_workbook(
     limits: PackageLimits = DEFAULT_LIMITS,
     progress: ProgressCallback | None = None,
     progress_every_rows: int = 500,
+    progress_interval: float = 0.2,
 ) -> Workbook:
     """Read a whole workbook: every sheet's non-empty cells, names, settings and link caches.
 
-    ``progress`` is called at the start and end of each sheet and every
-    ``progress_every_rows`` rows; an exception it raises stops the reading and
-    propagates (that is how a caller cancels).
+    ``progress`` is called at the start and end of each sheet, and then every
+    ``progress_every_rows`` rows or ``progress_interval`` seconds, whichever
+    comes first (wide rows are slow rows); an exception it raises stops the
+    reading and propagates (that is how a caller cancels).
     """
     with WorkbookReader(source, limits=limits) as reader:
-        return reader.read(progress=progress, progress_every_rows=progress_every_rows)
+        return reader.read(progress=progress, progress_every_rows=progress_every_rows,
+                           progress_interval=progress_interval)
 
 
 class WorkbookReader:
@@ -162,7 +166,7 @@ class WorkbookReader:
     # ------------------------------------------------------------------ whole workbook
 
     def read(self, *, progress: ProgressCallback | None = None,
-             progress_every_rows: int = 500) -> Workbook:
+             progress_every_rows: int = 500, progress_interval: float = 0.2) -> Workbook:
         """Every sheet with its cells, as :func:`read_workbook` returns it."""
         total = sum(s.size for s in self.sheets) or 1
         done = 0
@@ -178,7 +182,8 @@ class WorkbookReader:
             for _, row_cells in self.iter_rows(info, _dimension_out=sheet, _bytes_out=report):
                 cells.extend(row_cells)
                 rows += 1
-                if report is not None and rows % progress_every_rows == 0:
+                if report is not None and (rows % progress_every_rows == 0
+                                           or monotonic() - report.last_call >= progress_interval):
                     report(rows, len(cells), None)
             done += info.size
             if report is not None:
@@ -700,9 +705,10 @@ class _Reporter:
         self.done_bytes = done_bytes
         self.total_bytes = total_bytes
         self.sheet_bytes = 0
-        self.last = (0, 0)
+        self.last_call = monotonic()
 
     def __call__(self, rows: int, cells: int, sheet_bytes: int | None) -> None:
+        self.last_call = monotonic()
         if sheet_bytes is not None:
             self.sheet_bytes = sheet_bytes
         fraction = min(1.0, (self.done_bytes + self.sheet_bytes) / self.total_bytes)

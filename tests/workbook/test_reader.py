@@ -266,11 +266,19 @@ class TestStreaming:
         wb = Workbook(sheets=[Sheet(n, cells=[Cell(r, c, float(r * c)) for r in range(1, 301)
                                               for c in range(1, 4)]) for n in ("A", "B")])
         seen: list[ReadProgress] = []
-        read_workbook(workbook_bytes(wb), progress=seen.append, progress_every_rows=100)
+        read_workbook(workbook_bytes(wb), progress=seen.append, progress_every_rows=100,
+                      progress_interval=3600)
         assert [p.sheet for p in seen].count("A") == 5  # start, 100, 200, 300, end
         fractions = [p.fraction for p in seen]
         assert fractions == sorted(fractions) and fractions[-1] == 1.0
         assert seen[-1].cells == 900 and seen[-1].rows == 300
+
+    def test_progress_by_time_on_slow_rows(self) -> None:
+        wb = Workbook(sheets=[Sheet("A", cells=[Cell(r, 1, 1.0) for r in range(1, 51)])])
+        seen: list[ReadProgress] = []
+        read_workbook(workbook_bytes(wb), progress=seen.append, progress_every_rows=10**9,
+                      progress_interval=0.0)
+        assert [p.rows for p in seen] == [0, *range(1, 51), 50]
 
     def test_progress_callback_cancels(self) -> None:
         wb = Workbook(sheets=[Sheet("A", cells=[Cell(r, 1, 1.0) for r in range(1, 2000)])])
