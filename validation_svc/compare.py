@@ -163,7 +163,8 @@ class StatusCounts:
 
     def add(self, status: Status, count: int = 1) -> None:
         self.formula_cells += count
-        setattr(self, status.value, getattr(self, status.value) + count)
+        # A Status is the str of its field name; Enum's .value would cost more than the rest.
+        setattr(self, status, getattr(self, status) + count)
 
     def as_dict(self) -> dict[str, int]:
         return {

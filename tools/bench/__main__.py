@@ -84,7 +84,7 @@ def suite_engine(ctx: Context) -> list[Row]:
 
 
 def suite_formulas(ctx: Context) -> list[Row]:
-    if ctx.formula_cells > ctx.args.formulas_max:
+    if ctx.size > ctx.args.formulas_max:
         return [Row("formulas.ExcelModel", note=f"skipped above {ctx.args.formulas_max:,} cells")]
     m = worker("formulas", str(ctx.path), timeout=ctx.args.timeout)
     seconds = m.output.get("seconds") if m.status == "ok" else None
