@@ -179,7 +179,7 @@ class WorkbookReader:
                 report = _Reporter(progress, info.name, number, len(self.sheets), done, total)
                 report(0, 0, 0)
             rows = 0
-            for _, row_cells in self.iter_rows(info, _dimension_out=sheet, _bytes_out=report):
+            for _, row_cells in self._rows(info, sheet, report):
                 cells.extend(row_cells)
                 rows += 1
                 if report is not None and (rows % progress_every_rows == 0
@@ -202,7 +202,7 @@ class WorkbookReader:
         """One sheet with all its cells."""
         info = self._sheet(name)
         sheet = Sheet(name=info.name, state=info.state)
-        for _, cells in self.iter_rows(info, _dimension_out=sheet):
+        for _, cells in self._rows(info, sheet, None):
             sheet.cells.extend(cells)
         return sheet
 
@@ -216,20 +216,38 @@ class WorkbookReader:
 
     # ------------------------------------------------------------------ cells
 
-    def iter_rows(
-        self,
-        sheet: str | SheetInfo,
-        *,
-        _dimension_out: Sheet | None = None,
-        _bytes_out: _Reporter | None = None,
-    ) -> Iterator[tuple[int, list[Cell]]]:
+    def iter_rows(self, sheet: str | SheetInfo) -> Iterator[tuple[int, list[Cell]]]:
         """The non-empty cells of a sheet, one ``(row number, cells)`` per row, in file order."""
+        return self._rows(self._sheet(sheet), None, None)
+
+    def dimension(self, sheet: str | SheetInfo) -> str | None:
+        """The used range the file declares for a sheet (``A1:M40``), read without its cells."""
         info = self._sheet(sheet)
+        dim_tag, data_tag = f"{self._ns}dimension", f"{self._ns}sheetData"
+        try:
+            with self._zip.open(info.part) as raw:
+                for _, el in etree.iterparse(raw, events=("start",), **_ITERPARSE):
+                    if el.tag == dim_tag:
+                        ref: str | None = el.get("ref")
+                        return ref
+                    if el.tag == data_tag:
+                        return None
+        except etree.XMLSyntaxError as exc:
+            raise InvalidWorkbook(f"worksheet {info.name!r} is not well-formed XML: {exc}",
+                                  reason="MALFORMED_XML") from None
+        except (zipfile.BadZipFile, EOFError, OSError, _ZlibError) as exc:
+            raise InvalidWorkbook(f"worksheet {info.name!r} cannot be read: {exc}",
+                                  reason="DAMAGED_ZIP") from None
+        return None
+
+    def _rows(self, info: SheetInfo, sheet_out: Sheet | None,
+              reporter: _Reporter | None) -> Iterator[tuple[int, list[Cell]]]:
+        """:meth:`iter_rows`, also filling ``sheet_out.dimension`` and counting bytes read."""
         parser = _SheetParser(self, info)
         try:
             with self._zip.open(info.part) as raw:
-                stream = _CountingStream(raw, _bytes_out)
-                yield from parser.rows(stream, _dimension_out)
+                stream = _CountingStream(raw, reporter)
+                yield from parser.rows(stream, sheet_out)
         except (zipfile.BadZipFile, EOFError, OSError) as exc:
             raise InvalidWorkbook(f"worksheet {info.name!r} cannot be read: {exc}",
                                   reason="DAMAGED_ZIP") from None

@@ -258,6 +258,7 @@ class TestStreaming:
             assert [s.name for s in reader.sheets] == ["A", "B"]
             rows = list(reader.iter_rows("A"))
             assert [r for r, _ in rows] == [1, 2, 3, 4, 5]
+            assert reader.dimension("A") == "A1:A5"
             assert reader.read_sheet("B").cells == [Cell(1, 1, "b")]
             with pytest.raises(KeyError):
                 reader.read_sheet("C")
