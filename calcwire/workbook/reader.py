@@ -24,7 +24,7 @@ import datetime as dt
 import posixpath
 import zipfile
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from time import monotonic
 from types import TracebackType
@@ -224,50 +224,29 @@ class WorkbookReader:
         """The used range the file declares for a sheet (``A1:M40``), read without its cells."""
         info = self._sheet(sheet)
         dim_tag, data_tag = f"{self._ns}dimension", f"{self._ns}sheetData"
-        try:
-            with self._zip.open(info.part) as raw:
-                for _, el in etree.iterparse(raw, events=("start",), **_ITERPARSE):
-                    if el.tag == dim_tag:
-                        ref: str | None = el.get("ref")
-                        return ref
-                    if el.tag == data_tag:
-                        return None
-        except etree.XMLSyntaxError as exc:
-            raise InvalidWorkbook(f"worksheet {info.name!r} is not well-formed XML: {exc}",
-                                  reason="MALFORMED_XML") from None
-        except (zipfile.BadZipFile, EOFError, OSError, _ZlibError) as exc:
-            raise InvalidWorkbook(f"worksheet {info.name!r} cannot be read: {exc}",
-                                  reason="DAMAGED_ZIP") from None
+        with _reading(f"worksheet {info.name!r}"), self._zip.open(info.part) as raw:
+            for _, el in etree.iterparse(raw, events=("start",), **_ITERPARSE):
+                if el.tag == dim_tag:
+                    ref: str | None = el.get("ref")
+                    return ref
+                if el.tag == data_tag:
+                    break
         return None
 
     def _rows(self, info: SheetInfo, sheet_out: Sheet | None,
               reporter: _Reporter | None) -> Iterator[tuple[int, list[Cell]]]:
         """:meth:`iter_rows`, also filling ``sheet_out.dimension`` and counting bytes read."""
         parser = _SheetParser(self, info)
-        try:
-            with self._zip.open(info.part) as raw:
-                stream = _CountingStream(raw, reporter)
-                yield from parser.rows(stream, sheet_out)
-        except (zipfile.BadZipFile, EOFError, OSError) as exc:
-            raise InvalidWorkbook(f"worksheet {info.name!r} cannot be read: {exc}",
-                                  reason="DAMAGED_ZIP") from None
-        except etree.XMLSyntaxError as exc:
-            raise InvalidWorkbook(f"worksheet {info.name!r} is not well-formed XML: {exc}",
-                                  reason="MALFORMED_XML") from None
-        except _ZlibError as exc:
-            raise InvalidWorkbook(f"worksheet {info.name!r} cannot be read: {exc}",
-                                  reason="DAMAGED_ZIP") from None
+        with _reading(f"worksheet {info.name!r}"), self._zip.open(info.part) as raw:
+            yield from parser.rows(_CountingStream(raw, reporter), sheet_out)
 
     # ------------------------------------------------------------------ workbook parts
 
     def _part(self, name: str) -> bytes:
-        try:
+        if name not in self._names:
+            raise InvalidWorkbook(f"part {name} is missing", reason="MALFORMED_WORKBOOK")
+        with _reading(f"part {name}"):
             return self._zip.read(name)
-        except KeyError:
-            raise InvalidWorkbook(f"part {name} is missing", reason="MALFORMED_WORKBOOK") from None
-        except (zipfile.BadZipFile, EOFError, OSError, _ZlibError) as exc:
-            raise InvalidWorkbook(f"part {name} cannot be read: {exc}",
-                                  reason="DAMAGED_ZIP") from None
 
     def _xml(self, name: str) -> etree._Element:
         return parse_xml(self._part(name), name)
@@ -363,19 +342,12 @@ class WorkbookReader:
             return []
         si_tag = f"{self._ns}si"
         strings: list[str] = []
-        try:
-            with self._zip.open(part) as raw:
-                for _, el in etree.iterparse(raw, events=("end",), tag=si_tag, **_ITERPARSE):
-                    strings.append(_rich_text(el, self._ns))
-                    el.clear()
-                    while el.getprevious() is not None:
-                        del el.getparent()[0]
-        except etree.XMLSyntaxError as exc:
-            raise InvalidWorkbook(f"part {part} is not well-formed XML: {exc}",
-                                  reason="MALFORMED_XML") from None
-        except (zipfile.BadZipFile, EOFError, OSError, _ZlibError) as exc:
-            raise InvalidWorkbook(f"part {part} cannot be read: {exc}",
-                                  reason="DAMAGED_ZIP") from None
+        with _reading(f"part {part}"), self._zip.open(part) as raw:
+            for _, el in etree.iterparse(raw, events=("end",), tag=si_tag, **_ITERPARSE):
+                strings.append(_rich_text(el, self._ns))
+                el.clear()
+                while el.getprevious() is not None:
+                    del el.getparent()[0]
         return strings
 
     def _read_number_formats(self, part: str | None) -> list[str]:
@@ -469,6 +441,22 @@ class WorkbookReader:
 
 
 # --------------------------------------------------------------------------- worksheet parsing
+
+# What reading a damaged member raises: bad CRC, truncated or corrupt deflate data.
+_DAMAGE: Final = (zipfile.BadZipFile, EOFError, OSError, _ZlibError)
+
+
+@contextmanager
+def _reading(what: str) -> Iterator[None]:
+    """Damaged zip data and malformed XML met while reading ``what`` become InvalidWorkbook."""
+    try:
+        yield
+    except etree.XMLSyntaxError as exc:
+        raise InvalidWorkbook(f"{what} is not well-formed XML: {exc}",
+                              reason="MALFORMED_XML") from None
+    except _DAMAGE as exc:
+        raise InvalidWorkbook(f"{what} cannot be read: {exc}", reason="DAMAGED_ZIP") from None
+
 
 _ITERPARSE: Final = {
     "resolve_entities": False,

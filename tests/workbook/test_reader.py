@@ -321,3 +321,18 @@ class TestDamagedContent:
         with pytest.raises(InvalidWorkbook) as caught:
             read_workbook(external_entity_workbook())
         assert caught.value.reason == "UNSAFE_XML"
+
+    def test_damage_beyond_what_the_screening_reads(self) -> None:
+        """Corrupt deflate data deep in a big worksheet: the screening reads only its start."""
+        from calcwire.workbook.generate import generate_model
+
+        data = bytearray(workbook_bytes(generate_model(20_000)))
+        with zipfile.ZipFile(io.BytesIO(bytes(data))) as zf:
+            info = zf.getinfo("xl/worksheets/sheet2.xml")
+        start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+        middle = start + info.compress_size * 3 // 4
+        for i in range(middle, middle + 64):
+            data[i] ^= 0xA5
+        with pytest.raises(InvalidWorkbook) as caught:
+            read_workbook(bytes(data))
+        assert caught.value.reason in ("DAMAGED_ZIP", "MALFORMED_XML")
