@@ -112,8 +112,9 @@ class Book:
     def external_sheet(self, book: int, sheet: str) -> int | None:
         index = self._external.get((book, sheet.upper()))
         if index is None:
-            if not any(link.index == book for link in self.workbook.external_links):
-                return None
+            link = next((lk for lk in self.workbook.external_links if lk.index == book), None)
+            if link is None or link.sheet_names:
+                return None  # no such book, or a sheet the linked book does not have
             index = self._add_external_sheet(book, sheet, {})
         return index
 

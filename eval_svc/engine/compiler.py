@@ -76,6 +76,7 @@ _SPECIAL: Final = frozenset(
         "ISOMITTED",
         "ROW",
         "COLUMN",
+        "_ETA",
     }
 )
 # Calls that can evaluate to a reference (kept as Refs where a reference is wanted).
@@ -91,8 +92,6 @@ _REF_FUNCTIONS: Final = frozenset(
         "XLOOKUP",
         "ANCHORARRAY",
         "LET",
-        "IFERROR",
-        "IFNA",
         "TRIMRANGE",
     }
 )
@@ -261,7 +260,7 @@ class _Gen:
     def arg(self, node: Node, kind: str) -> str:
         if kind == "v":
             return self.expr(node, "A" if self.base == "A" else "V")
-        if kind == "r" or kind == "l":
+        if kind == "r" or kind == "l" or kind == "s":
             return self.expr(node, "R") if self.is_refish(node) else self.expr(node, self.base)
         if kind == "a":
             return self.expr(node, "R") if self.is_refish(node) else self.expr(node, "A")
@@ -279,6 +278,10 @@ class _Gen:
 
             spec = fallback_spec(name)
             if spec is None:
+                from eval_svc.engine.functions._excel_names import EXCEL_FUNCTIONS
+
+                if name not in EXCEL_FUNCTIONS:
+                    return self.const(XlError.NAME)  # Excel itself does not know it
                 raise _Unsupported(f"unsupported function: {name}")
         n = len(node.args)
         if not spec.min_args <= n <= spec.max_args:
@@ -290,6 +293,16 @@ class _Gen:
         fname = f"F_{_ident(name)}"
         self.env[fname] = spec.impl
         args = [self.arg(a, spec.kind(i)) for i, a in enumerate(node.args)]
+        for i, a in enumerate(node.args):
+            # An optional argument given as an empty cell is 0/FALSE, not "omitted".
+            if (
+                spec.min_args <= i < len(spec.kinds)
+                and spec.kind(i) in "vs"
+                and i not in spec.keep_empty
+                and (type(a) is CellRef or type(a) is Missing)
+            ):
+                fill = "_fill_text" if i in spec.text_optional else "_fill"
+                args[i] = f"{fill}({args[i]})"
         lead = ["_X", "k"] if spec.context else []
         if self.base == "A" and any(spec.kind(i) == "v" for i in range(n)):
             mask = tuple(spec.kind(i) == "v" for i in range(n))
@@ -318,8 +331,9 @@ class _Gen:
         if name in ("IFERROR", "IFNA"):
             if len(args) != 2:
                 return self.const(XlError.VALUE)
-            value = self.expr(args[0], branch_mode)
-            alt = self.expr(args[1], branch_mode)
+            scalar_mode = "A" if base == "A" else "V"
+            value = self.expr(args[0], scalar_mode)
+            alt = self.expr(args[1], scalar_mode)
             test = "_iserror_v" if name == "IFERROR" else "_isna_v"
             if base == "A":
                 return f"_iferror_a({value}, lambda: {alt}, {test})"
@@ -402,6 +416,19 @@ class _Gen:
             if type(args[0]) is Param:
                 return f"({self.expr(args[0], 'R')} is _OMIT)"
             return "False"
+        if name == "_ETA":
+            target = args[0].value  # type: ignore[union-attr]
+            spec = FUNCTIONS.get(target)
+            if spec is None:
+                from eval_svc.engine.functions.fallback import fallback_spec
+
+                spec = fallback_spec(target)
+            if spec is None:
+                raise _Unsupported(f"unsupported function: {target}")
+            fname = f"F_{_ident(target)}"
+            self.env[fname] = spec.impl
+            call = f"{fname}(_X, k, *_a)" if spec.context else f"{fname}(*_a)"
+            return f"_Lambda(lambda *_a: {call}, {spec.max_args})"
         if name in ("ROW", "COLUMN"):
             if len(args) > 1:
                 return self.const(XlError.VALUE)
@@ -427,7 +454,11 @@ class ShapeCompiler:
     def compile(self, node: Node, sheet: int, array_mode: bool) -> CompiledShape:
         gen = _Gen(self.env, sheet, array_mode)
         try:
-            body = gen.expr(node, "R")
+            body = gen.expr(node, "A" if array_mode else "V")
+            if not array_mode and type(node) is Binary and node.op in ("+", "-"):
+                # Excel rounds the noise off a sum or difference that ends the formula.
+                fn = "_add_final" if node.op == "+" else "_sub_final"
+                body = body.replace(f"_{_BIN_NAMES[node.op]}(", f"{fn}(", 1)
         except _Unsupported as exc:
             return CompiledShape(None, None, False, False, str(exc), "")
         except RecursionError:

@@ -105,7 +105,7 @@ class CompiledModel:
     def __init__(self, workbook: Workbook, progress: Progress | None = None) -> None:
         self._workbook = workbook
         self._calc = workbook.calc
-        dates.use_1904(workbook.date1904)
+        self._apply_locale()
         self._book = book = Book(workbook, _is_function)
         self._values = book.values
         env = base_env()
@@ -144,6 +144,13 @@ class CompiledModel:
         self._cycle_members: set[int] | None = None
         self._stack: list[int] = []
         self._readers: tuple[dict[int, list[int]], list[list[tuple[int, int, int, int, int]]]] | None = None
+
+    def _apply_locale(self) -> None:
+        """Workbook-wide conventions the functions follow (one calculation runs at a time)."""
+        from eval_svc.engine.functions.text import use_mac_charset
+
+        dates.use_1904(self._workbook.date1904)
+        use_mac_charset("macintosh" in (self._workbook.application or "").lower())
 
     # -- progress -------------------------------------------------------------
 
@@ -521,7 +528,7 @@ class CompiledModel:
         """Recompute every formula cell (a full calculation) and return one result per formula cell."""
         if progress is not None:
             self._progress = progress
-        dates.use_1904(self._workbook.date1904)
+        self._apply_locale()
         n = len(self._keys)
         self._state = state = bytearray(n)
         self._failed = {}
@@ -697,13 +704,17 @@ class CompiledModel:
         base = t.sheet << SHEET_SHIFT
         inputs = [k for k in (t.input1, t.input2) if k is not None]
         seeds: set[int] = set()
+        input_nodes: set[int] = set()
         for k in inputs:
             seeds |= self._readers_of(k)
-            j = self._provider.get(k)
-            if j is not None:
-                seeds.add(j)
+            j = self._node_of_key.get(k)
+            if j is not None:  # an input cell holding a formula: its value is replaced, not computed
+                input_nodes.add(j)
+                seeds.update(self._dependents[j])
         affected = [
-            j for j in self._affected(seeds, self._rank[i]) if j not in self._tables
+            j
+            for j in self._affected(seeds, self._rank[i])
+            if j not in self._tables and j not in input_nodes
         ]
         touched = [k for k in inputs]
         for j in affected:
@@ -719,18 +730,21 @@ class CompiledModel:
         def key(r: int, c: int) -> int:
             return base | (r << ROW_SHIFT) | c
 
+        # Header values are read once: they may themselves depend on the input cells.
+        row_head = {c: values.get(key(t.r1 - 1, c)) for c in range(t.c1, t.c2 + 1)}
+        col_head = {r: values.get(key(r, t.c1 - 1)) for r in range(t.r1, t.r2 + 1)}
         try:
             for r in range(t.r1, t.r2 + 1):
                 for c in range(t.c1, t.c2 + 1):
                     if t.two_dimensional:
                         formula = key(t.r1 - 1, t.c1 - 1)
-                        settings = [(t.input1, values.get(key(t.r1 - 1, c))), (t.input2, values.get(key(r, t.c1 - 1)))]
+                        settings = [(t.input1, row_head[c]), (t.input2, col_head[r])]
                     elif t.row_input:
                         formula = key(r, t.c1 - 1)
-                        settings = [(t.input1, values.get(key(t.r1 - 1, c)))]
+                        settings = [(t.input1, row_head[c])]
                     else:
                         formula = key(t.r1 - 1, c)
-                        settings = [(t.input1, values.get(key(r, t.c1 - 1)))]
+                        settings = [(t.input1, col_head[r])]
                     for k, v in settings:
                         if k is None:
                             continue
@@ -759,7 +773,7 @@ class CompiledModel:
         """
         if self._baseline is None:
             self.calculate()
-        dates.use_1904(self._workbook.date1904)
+        self._apply_locale()
         seeds: set[int] = set()
         for target, value in changes.items():
             key = self._target_cell(target)

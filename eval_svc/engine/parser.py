@@ -321,6 +321,8 @@ class _Parser:
             return Bool(False)
         if upper.startswith("_XLPM."):
             return Param(upper[6:])
+        if upper.startswith("_XLETA."):
+            return Call("_ETA", (Str(normalise_function_name(upper[7:])),))
         prefix, name = split_prefix(text)
         if prefix is None:
             node = self.resolver.defined_name(name, self.sheet)
