@@ -11,6 +11,7 @@ listed in one :class:`ConfigError`, never later in the middle of a request::
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -18,11 +19,11 @@ from typing import Final, Literal, TypeVar, cast
 
 __all__ = [
     "DEFAULT_LISTEN",
+    "SERVICES",
+    "VARIABLES",
     "ConfigError",
     "Role",
-    "SERVICES",
     "Settings",
-    "VARIABLES",
     "load_settings",
 ]
 
@@ -117,7 +118,9 @@ def load_settings(service: str, environ: Mapping[str, str] | None = None) -> Set
 
     settings = Settings(
         service=service,
-        env=cast(Environment, read("CALCWIRE_ENV", _choice(("development", "production")), "development")),
+        env=cast(
+            Environment, read("CALCWIRE_ENV", _choice(("development", "production")), "development")
+        ),
         log_level=read("CALCWIRE_LOG_LEVEL", _choice(_LOG_LEVELS), "info"),
         listen=read("CALCWIRE_LISTEN", _host_port, ""),
         database_url=read("DATABASE_URL", _url(_PG_SCHEMES), ""),
@@ -127,8 +130,12 @@ def load_settings(service: str, environ: Mapping[str, str] | None = None) -> Set
         import_target=read("CALCWIRE_IMPORT_TARGET", _host_port, ""),
         eval_target=read("CALCWIRE_EVAL_TARGET", _host_port, ""),
         validation_target=read("CALCWIRE_VALIDATION_TARGET", _host_port, ""),
-        shutdown_grace_seconds=read("CALCWIRE_SHUTDOWN_GRACE_SECONDS", _seconds(zero_ok=True), 30.0),
-        health_interval_seconds=read("CALCWIRE_HEALTH_INTERVAL_SECONDS", _seconds(zero_ok=False), 2.0),
+        shutdown_grace_seconds=read(
+            "CALCWIRE_SHUTDOWN_GRACE_SECONDS", _seconds(zero_ok=True), 30.0
+        ),
+        health_interval_seconds=read(
+            "CALCWIRE_HEALTH_INTERVAL_SECONDS", _seconds(zero_ok=False), 2.0
+        ),
         max_message_bytes=read("CALCWIRE_MAX_MESSAGE_BYTES", _integer(minimum=1024), 8 << 20),
         role=cast(Role, read("CALCWIRE_ROLE", _choice(("all", "server", "worker")), "all")),
     )
@@ -171,10 +178,12 @@ def _seconds(*, zero_ok: bool) -> Callable[[str, str], float]:
             value = float(raw)
         except ValueError:
             raise ValueError(f"{name}={raw!r}: expected a number of seconds") from None
-        if value != value or value in (float("inf"), float("-inf")):
+        if not math.isfinite(value):
             raise ValueError(f"{name}={raw!r}: expected a finite number of seconds")
         if value < 0 or (value == 0 and not zero_ok):
-            raise ValueError(f"{name}={raw!r}: must be {'zero or more' if zero_ok else 'more than zero'}")
+            raise ValueError(
+                f"{name}={raw!r}: must be {'zero or more' if zero_ok else 'more than zero'}"
+            )
         return value
 
     return parse

@@ -116,7 +116,9 @@ async def create_pool(
                 raise ConnectionError(
                     f"PostgreSQL at {redact_url(dsn)} not reachable after {startup_timeout:g}s: {exc}"
                 ) from exc
-            log.warning("waiting for PostgreSQL", url=redact_url(dsn), error=str(exc), retry_in=delay)
+            log.warning(
+                "waiting for PostgreSQL", url=redact_url(dsn), error=str(exc), retry_in=delay
+            )
             await asyncio.sleep(min(delay, left))
             delay = min(delay * 2, 2.0)
             continue
@@ -154,7 +156,9 @@ def load_migrations(directory: Path) -> list[Migration]:
             )
         version = int(match.group(1))
         if version in found:
-            raise MigrationError(f"{path}: version {version} also used by {found[version].filename}")
+            raise MigrationError(
+                f"{path}: version {version} also used by {found[version].filename}"
+            )
         sql = path.read_text(encoding="utf-8")
         found[version] = Migration(
             version=version,
@@ -201,7 +205,9 @@ async def apply_migrations(
                         checksum   text NOT NULL,
                         applied_at timestamptz NOT NULL DEFAULT now())"""
             )
-            rows = await conn.fetch(f"SELECT version, name, checksum FROM {ident}.schema_migrations")
+            rows = await conn.fetch(
+                f"SELECT version, name, checksum FROM {ident}.schema_migrations"
+            )
             recorded = {row["version"]: row for row in rows}
             for migration in wanted:
                 row = recorded.get(migration.version)
@@ -215,7 +221,11 @@ async def apply_migrations(
             unknown = sorted(set(recorded) - {m.version for m in wanted})
             if unknown:
                 # A newer release applied these; running older code beside it is its business.
-                log.warning("database has migrations this code does not know", schema=schema, versions=unknown)
+                log.warning(
+                    "database has migrations this code does not know",
+                    schema=schema,
+                    versions=unknown,
+                )
 
             for migration in wanted:
                 if migration.version in recorded:

@@ -24,9 +24,9 @@ a failed call (``grpc.aio.AioRpcError`` or ``grpc.RpcError``).
 from __future__ import annotations
 
 import inspect
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any, Final
+from typing import Any, Final, TypeAlias, TypeVar, cast
 
 import asyncpg
 import grpc
@@ -42,8 +42,9 @@ from calcwire.logs import get_logger
 __all__ = [
     "CODES",
     "DOMAIN",
-    "ErrorInterceptor",
     "STATUS_DETAILS_KEY",
+    "AroundInterceptor",
+    "ErrorInterceptor",
     "error_info",
     "error_reason",
     "status_for",
@@ -111,7 +112,9 @@ def status_for(exc: BaseException, *, request_id: str | None = None) -> grpc.Sta
 
 
 @asynccontextmanager
-async def _mapped_errors(context: grpc.aio.ServicerContext[Any, Any], method: str) -> AsyncIterator[None]:
+async def _mapped_errors(
+    context: grpc.aio.ServicerContext[Any, Any], method: str
+) -> AsyncIterator[None]:
     try:
         yield
     except grpc.aio.AbortError:
@@ -135,15 +138,23 @@ def _request_id(context: grpc.aio.ServicerContext[Any, Any]) -> str | None:
     return None
 
 
-Around = Callable[[grpc.aio.ServicerContext[Any, Any]], AbstractAsyncContextManager[None]]
+Around: TypeAlias = (
+    "Callable[[grpc.aio.ServicerContext[Any, Any], str], AbstractAsyncContextManager[None]]"
+)
+_Req = TypeVar("_Req")
+_Resp = TypeVar("_Resp")
 
 
-def wrap_handler(handler: grpc.RpcMethodHandler, around: Around) -> grpc.RpcMethodHandler:
-    """``handler`` with every call run inside ``around(context)``.
+def wrap_handler(
+    handler: grpc.RpcMethodHandler[_Req, _Resp], around: Around, method: str
+) -> grpc.RpcMethodHandler[_Req, _Resp]:
+    """``handler`` with every call run inside ``around(context, method)``.
 
     Works for the four call kinds and for streaming handlers written either as
     async generators or as coroutines that call ``context.write``.
     """
+    factory: Callable[..., grpc.RpcMethodHandler[_Req, _Resp]]
+    behavior: Callable[..., Any] | None
     if handler.request_streaming and handler.response_streaming:
         behavior, factory = handler.stream_stream, grpc.stream_stream_rpc_method_handler
     elif handler.request_streaming:
@@ -153,53 +164,64 @@ def wrap_handler(handler: grpc.RpcMethodHandler, around: Around) -> grpc.RpcMeth
     else:
         behavior, factory = handler.unary_unary, grpc.unary_unary_rpc_method_handler
     assert behavior is not None
+    original = cast(Callable[..., Any], behavior)  # the stubs only know synchronous handlers
 
-    if inspect.isasyncgenfunction(behavior):
-        stream_behavior: Callable[..., AsyncIterator[Any]] = behavior
+    if inspect.isasyncgenfunction(original):
 
-        async def wrapped_stream(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> AsyncIterator[Any]:
-            async with around(context):
-                async for item in stream_behavior(request, context):
+        async def wrapped_stream(
+            request: Any, context: grpc.aio.ServicerContext[Any, Any]
+        ) -> AsyncIterator[Any]:
+            async with around(context, method):
+                async for item in original(request, context):
                     yield item
 
         new_behavior: Callable[..., Any] = wrapped_stream
     else:
-        plain_behavior: Callable[..., Awaitable[Any]] = behavior
 
         async def wrapped(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
-            async with around(context):
-                result = plain_behavior(request, context)
+            async with around(context, method):
+                result = original(request, context)
                 if inspect.isawaitable(result):
                     result = await result
                 return result
 
         new_behavior = wrapped
 
-    wrapped_handler: grpc.RpcMethodHandler = factory(
+    return factory(
         new_behavior,
         request_deserializer=handler.request_deserializer,
         response_serializer=handler.response_serializer,
     )
-    return wrapped_handler
 
 
-class ErrorInterceptor(grpc.aio.ServerInterceptor):
-    """Maps exceptions escaping any handler of the server, per the module's table."""
+class AroundInterceptor(grpc.aio.ServerInterceptor):
+    """Runs every call of the server inside :meth:`around` (an async context manager)."""
+
+    def around(
+        self, context: grpc.aio.ServicerContext[Any, Any], method: str
+    ) -> AbstractAsyncContextManager[None]:
+        raise NotImplementedError
 
     async def intercept_service(
         self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        continuation: Callable[
+            [grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[_Req, _Resp] | None]
+        ],
         handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
+    ) -> grpc.RpcMethodHandler[_Req, _Resp] | None:
         handler = await continuation(handler_call_details)
         if handler is None:
-            return handler
-        method = handler_call_details.method
+            return None
+        return wrap_handler(handler, self.around, handler_call_details.method)
 
-        def around(context: grpc.aio.ServicerContext[Any, Any]) -> AbstractAsyncContextManager[None]:
-            return _mapped_errors(context, method)
 
-        return wrap_handler(handler, around)
+class ErrorInterceptor(AroundInterceptor):
+    """Maps exceptions escaping any handler of the server, per the module's table."""
+
+    def around(
+        self, context: grpc.aio.ServicerContext[Any, Any], method: str
+    ) -> AbstractAsyncContextManager[None]:
+        return _mapped_errors(context, method)
 
 
 # --------------------------------------------------------------------------- client side
@@ -207,8 +229,11 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):
 
 def error_info(error: grpc.RpcError) -> error_details_pb2.ErrorInfo | None:
     """The ``google.rpc.ErrorInfo`` a failed call carries, if any."""
-    trailers = error.trailing_metadata() if hasattr(error, "trailing_metadata") else None
-    for key, value in trailers or ():
+    trailing_metadata = getattr(error, "trailing_metadata", None)
+    trailers: Iterable[tuple[str, str | bytes]] = (
+        trailing_metadata() if trailing_metadata else None
+    ) or ()
+    for key, value in trailers:
         if key != STATUS_DETAILS_KEY:
             continue
         status = status_pb2.Status.FromString(value if isinstance(value, bytes) else value.encode())
@@ -224,4 +249,3 @@ def error_reason(error: grpc.RpcError) -> str | None:
     """The ErrorInfo reason of a failed call (``"NOT_FOUND"``, ``"INVALID_WORKBOOK"``...)."""
     info = error_info(error)
     return info.reason if info is not None else None
-

@@ -28,7 +28,12 @@ from structlog.typing import EventDict, FilteringBoundLogger, Processor, Wrapped
 
 __all__ = ["bind_ids", "configure_logging", "get_logger", "log_context"]
 
-_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
+_LEVELS = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warning": logging.WARNING,
+    "error": logging.ERROR,
+}
 # Chatty at INFO, and nothing there a person running calcwire needs.
 _QUIET = ("asyncio", "grpc._cython.cygrpc", "nats.aio.client")
 

@@ -50,15 +50,15 @@ from calcwire.logs import get_logger
 __all__ = [
     "DEFAULT_JOB_RETENTION_DAYS",
     "JOB_EVENTS_STREAM",
-    "MessageHandler",
     "STAGES",
-    "Stage",
     "WORKBOOKS_BUCKET",
     "WORK_ACK_WAIT",
     "WORK_CONSUMERS",
     "WORK_MAX_DELIVER",
     "WORK_STREAM",
     "WORK_SUBJECTS",
+    "MessageHandler",
+    "Stage",
     "check_nats",
     "connect_nats",
     "consume",
@@ -179,14 +179,18 @@ async def connect_nats(
         if state["connected"]:
             log.warning("NATS error", error=f"{type(exc).__name__}: {exc}")
         else:
-            log.warning("waiting for NATS", servers=list(urls), error=f"{type(exc).__name__}: {exc}")
+            log.warning(
+                "waiting for NATS", servers=list(urls), error=f"{type(exc).__name__}: {exc}"
+            )
 
     async def on_disconnected() -> None:
         if state["connected"]:
             log.warning("NATS disconnected")
 
     async def on_reconnected() -> None:
-        log.info("NATS reconnected", server=str(nc.connected_url.netloc if nc.connected_url else ""))
+        log.info(
+            "NATS reconnected", server=str(nc.connected_url.netloc if nc.connected_url else "")
+        )
 
     async def on_closed() -> None:
         log.info("NATS connection closed")
@@ -209,7 +213,7 @@ async def connect_nats(
             ),
             timeout=startup_timeout,
         )
-    except asyncio.TimeoutError:
+    except TimeoutError:
         await _close_quietly(nc)
         raise ConnectionError(
             f"NATS at {', '.join(urls)} not reachable after {startup_timeout:g}s"
@@ -221,8 +225,8 @@ async def connect_nats(
 async def _close_quietly(nc: NATS) -> None:
     try:
         await nc.close()
-    except Exception:  # noqa: BLE001 - closing a half-open client may fail in many ways
-        pass
+    except Exception as exc:  # noqa: BLE001 - closing a half-open client may fail in many ways
+        log.debug("closing an unconnected NATS client failed", error=str(exc))
 
 
 async def check_nats(nc: NATS, js: JetStreamContext, *, timeout: float = 2.0) -> bool:
@@ -284,12 +288,14 @@ async def ensure_stream(js: JetStreamContext, config: StreamConfig) -> StreamInf
     return await js.update_stream(config)
 
 
-async def ensure_consumer(js: JetStreamContext, stream: str, config: ConsumerConfig) -> ConsumerInfo:
+async def ensure_consumer(
+    js: JetStreamContext, stream: str, config: ConsumerConfig
+) -> ConsumerInfo:
     """Create the durable consumer, or bring an existing one to ``config``."""
     name = config.durable_name or config.name
     assert name
     try:
-        info = await js.consumer_info(stream, name)
+        info: ConsumerInfo = await js.consumer_info(stream, name)
     except nats.js.errors.NotFoundError:
         return await js.add_consumer(stream, config)
     drift = _drift(config.as_dict(), info.config.as_dict())
@@ -383,7 +389,9 @@ async def consume(
     while a message is in hand (shutdown grace ran out), the message is nak'ed
     so another worker takes it at once rather than after the ack wait.
     """
-    await pull_loop(js, WORK_STREAM, WORK_CONSUMERS[stage], handle, stopping, fetch_timeout=fetch_timeout)
+    await pull_loop(
+        js, WORK_STREAM, WORK_CONSUMERS[stage], handle, stopping, fetch_timeout=fetch_timeout
+    )
 
 
 async def pull_loop(
@@ -428,7 +436,7 @@ async def _handle_one(msg: Msg, handle: MessageHandler, bound: Any) -> None:
             bound.warning("handing back in-flight message", subject=msg.subject)
             await _settle(msg.nak)
         raise
-    except Exception:
+    except Exception:  # noqa: BLE001 - any failure of a handler means "retry the message"
         bound.exception(
             "message handler failed; message will be redelivered",
             subject=msg.subject,
@@ -438,10 +446,11 @@ async def _handle_one(msg: Msg, handle: MessageHandler, bound: Any) -> None:
             await _settle(msg.nak)
     else:
         if not msg.is_acked:
-            await _settle(msg.ack)
+            # Confirmed by the server, so "handled" never rests on an ack still in a buffer.
+            await _settle(msg.ack_sync)
 
 
-async def _settle(action: Callable[[], Awaitable[None]]) -> None:
+async def _settle(action: Callable[[], Awaitable[object]]) -> None:
     try:
         await action()
     except nats.errors.Error as exc:
@@ -452,7 +461,7 @@ async def _settle(action: Callable[[], Awaitable[None]]) -> None:
 async def _sleep_unless(event: asyncio.Event, seconds: float) -> None:
     try:
         await asyncio.wait_for(event.wait(), timeout=seconds)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         pass
 
 

@@ -60,19 +60,19 @@ from nats.js import JetStreamContext
 
 from calcwire.config import ConfigError, Settings, load_settings
 from calcwire.db import MigrationError, apply_migrations, check_database, create_pool, redact_url
-from calcwire.grpc_errors import ErrorInterceptor, wrap_handler
+from calcwire.grpc_errors import AroundInterceptor, ErrorInterceptor
 from calcwire.logs import bind_ids, configure_logging, get_logger
 from calcwire.messaging import check_nats, connect_nats, ensure_topology
 
 __all__ = [
+    "DEFAULT_TENANT",
     "HEALTH_SERVICE",
+    "REQUEST_ID_METADATA_KEY",
+    "TENANT_METADATA_KEY",
     "Registry",
     "Runtime",
     "ServiceHost",
     "ServiceSpec",
-    "TENANT_METADATA_KEY",
-    "REQUEST_ID_METADATA_KEY",
-    "DEFAULT_TENANT",
     "channel_options",
     "main",
     "serve",
@@ -109,12 +109,16 @@ class Runtime:
 
     def require_pool(self) -> asyncpg.Pool:
         if self.pool is None:
-            raise RuntimeError(f"{self.settings.service} has no database (ServiceSpec.schema is None)")
+            raise RuntimeError(
+                f"{self.settings.service} has no database (ServiceSpec.schema is None)"
+            )
         return self.pool
 
     def require_jetstream(self) -> JetStreamContext:
         if self.jetstream is None:
-            raise RuntimeError(f"{self.settings.service} has no NATS (ServiceSpec.uses_nats is False)")
+            raise RuntimeError(
+                f"{self.settings.service} has no NATS (ServiceSpec.uses_nats is False)"
+            )
         return self.jetstream
 
 
@@ -122,7 +126,9 @@ class Runtime:
 class Registry:
     """What ``setup`` registers: servicers, workers, background tasks, clean-ups."""
 
-    servicers: list[tuple[str, Callable[[grpc.aio.Server], None], bool]] = field(default_factory=list)
+    servicers: list[tuple[str, Callable[[grpc.aio.Server], None], bool]] = field(
+        default_factory=list
+    )
     workers: list[tuple[str, Task]] = field(default_factory=list)
     background: list[tuple[str, Task]] = field(default_factory=list)
     cleanups: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
@@ -149,7 +155,11 @@ class Registry:
         whoever registered it (the gateway reports its backends' health).
         """
         self.servicers.append(
-            (service_name, lambda server: server.add_generic_rpc_handlers((handler,)), health_follows_dependencies)
+            (
+                service_name,
+                lambda server: server.add_generic_rpc_handlers((handler,)),
+                health_follows_dependencies,
+            )
         )
 
     def add_worker(self, name: str, run: Task) -> None:
@@ -212,10 +222,12 @@ def channel_options(settings: Settings) -> list[tuple[str, Any]]:
 
 
 @asynccontextmanager
-async def _request_context(context: grpc.aio.ServicerContext[Any, Any], method: str) -> AsyncIterator[None]:
-    metadata = dict(
-        (key, value) for key, value in (context.invocation_metadata() or ()) if isinstance(value, str)
-    )
+async def _request_context(
+    context: grpc.aio.ServicerContext[Any, Any], method: str
+) -> AsyncIterator[None]:
+    metadata = {
+        key: value for key, value in (context.invocation_metadata() or ()) if isinstance(value, str)
+    }
     bind_ids(
         request_id=metadata.get(REQUEST_ID_METADATA_KEY) or uuid.uuid4().hex,
         rpc_method=method,
@@ -224,23 +236,13 @@ async def _request_context(context: grpc.aio.ServicerContext[Any, Any], method: 
     yield
 
 
-class RequestContextInterceptor(grpc.aio.ServerInterceptor):
+class RequestContextInterceptor(AroundInterceptor):
     """Binds request id, RPC method and tenant to every log line of a call."""
 
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
-        handler = await continuation(handler_call_details)
-        if handler is None:
-            return handler
-        method = handler_call_details.method
-
-        def around(context: grpc.aio.ServicerContext[Any, Any]) -> AbstractAsyncContextManager[None]:
-            return _request_context(context, method)
-
-        return wrap_handler(handler, around)
+    def around(
+        self, context: grpc.aio.ServicerContext[Any, Any], method: str
+    ) -> AbstractAsyncContextManager[None]:
+        return _request_context(context, method)
 
 
 class ServiceHost:
@@ -312,7 +314,9 @@ class ServiceHost:
                 if tracked:
                     self._tracked.append(name)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
-        reflection.enable_server_reflection([*served, HEALTH_SERVICE, reflection.SERVICE_NAME], server)
+        reflection.enable_server_reflection(
+            [*served, HEALTH_SERVICE, reflection.SERVICE_NAME], server
+        )
         for name in ["", *self._tracked]:
             await self.health.set(name, NOT_SERVING)
         try:
@@ -329,14 +333,19 @@ class ServiceHost:
         if settings.role != "server":
             for name, run in self.registry.workers:
                 self._workers.append(asyncio.create_task(self._supervised(name, run), name=name))
-        self._log.info("serving", port=self.port, services=served, workers=[t.get_name() for t in self._workers])
+        self._log.info(
+            "serving",
+            port=self.port,
+            services=served,
+            workers=[t.get_name() for t in self._workers],
+        )
 
     async def _supervised(self, name: str, run: Task) -> None:
         try:
             await run(self.stopping)
         except asyncio.CancelledError:
             raise
-        except Exception:
+        except Exception:  # noqa: BLE001 - logged; the service keeps serving
             self._log.exception("task crashed", task=name)
 
     async def _check_dependencies(self) -> bool:
@@ -344,9 +353,9 @@ class ServiceHost:
         problems = []
         if runtime.pool is not None and not await check_database(runtime.pool, timeout=timeout):
             problems.append("postgresql")
-        if runtime.nats is not None and runtime.jetstream is not None:
-            if not await check_nats(runtime.nats, runtime.jetstream, timeout=timeout):
-                problems.append("nats")
+        nats, js = runtime.nats, runtime.jetstream
+        if nats is not None and js is not None and not await check_nats(nats, js, timeout=timeout):
+            problems.append("nats")
         healthy = not problems
         for name in ["", *self._tracked]:
             await self.health.set(name, SERVING if healthy else NOT_SERVING)
@@ -361,9 +370,11 @@ class ServiceHost:
     async def _monitor_dependencies(self) -> None:
         while not self.stopping.is_set():
             try:
-                await asyncio.wait_for(self.stopping.wait(), timeout=self.settings.health_interval_seconds)
+                await asyncio.wait_for(
+                    self.stopping.wait(), timeout=self.settings.health_interval_seconds
+                )
                 return
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
             await self._check_dependencies()
 
@@ -379,9 +390,11 @@ class ServiceHost:
         server_stopped = asyncio.create_task(self._server.stop(grace)) if self._server else None
 
         if self._workers:
-            done, pending = await asyncio.wait(self._workers, timeout=grace)
+            _, pending = await asyncio.wait(self._workers, timeout=grace)
             for task in pending:
-                self._log.warning("worker still busy after the grace period; cancelling", worker=task.get_name())
+                self._log.warning(
+                    "worker still busy after the grace period; cancelling", worker=task.get_name()
+                )
                 task.cancel()
             await asyncio.gather(*self._workers, return_exceptions=True)
         if server_stopped is not None:
@@ -392,7 +405,7 @@ class ServiceHost:
         for close in reversed(self.registry.cleanups):
             try:
                 await close()
-            except Exception:
+            except Exception:  # noqa: BLE001 - the other clean-ups still run
                 self._log.exception("clean-up failed")
         await self._close_connections()
         self._log.info("stopped")
@@ -411,7 +424,9 @@ class ServiceHost:
                 runtime.pool.terminate()
 
 
-async def serve(spec: ServiceSpec, settings: Settings, *, stop: asyncio.Event | None = None) -> None:
+async def serve(
+    spec: ServiceSpec, settings: Settings, *, stop: asyncio.Event | None = None
+) -> None:
     """Run ``spec`` until SIGTERM/SIGINT (or ``stop`` is set), then shut down gracefully."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -448,8 +463,7 @@ def main(spec: ServiceSpec, argv: Sequence[str] | None = None) -> None:
     configure_logging(service=spec.name, production=settings.production, level=settings.log_level)
     try:
         asyncio.run(serve(spec, settings))
-    except (ConnectionError, MigrationError) as exc:
-        log.error("start-up failed", error=str(exc))
+    except (ConnectionError, MigrationError, asyncpg.PostgresError) as exc:
+        # Configuration or environment problems: a clear line, no traceback.
+        log.error("start-up failed", error=f"{type(exc).__name__}: {exc}")
         sys.exit(1)
-    except KeyboardInterrupt:
-        pass

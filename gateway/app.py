@@ -39,17 +39,24 @@ def gateway_spec(services: Targets | None = None) -> ServiceSpec:
         backends: dict[str, grpc.aio.Channel] = {}
         for name, (descriptor, target) in table.items():
             if target not in channels:
-                channels[target] = grpc.aio.insecure_channel(target, options=channel_options(settings))
+                channels[target] = grpc.aio.insecure_channel(
+                    target, options=channel_options(settings)
+                )
             channel = channels[target]
             registry.add_generic_handler(
-                name, forwarding_handler(channel, routes(descriptor)), health_follows_dependencies=False
+                name,
+                forwarding_handler(channel, routes(descriptor)),
+                health_follows_dependencies=False,
             )
             backends[name] = channel
 
         async def watch(stopping: asyncio.Event) -> None:
             assert runtime.health is not None
             await report_backend_health(
-                runtime.health, backends, interval=settings.health_interval_seconds, stopping=stopping
+                runtime.health,
+                backends,
+                interval=settings.health_interval_seconds,
+                stopping=stopping,
             )
 
         async def close_channels() -> None:

@@ -6,26 +6,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 
-import grpc
 import grpc.aio
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_health.v1 import health, health_pb2
 
+from calcwire.health_client import check_health
 from calcwire.logs import get_logger
 
 __all__ = ["report_backend_health"]
 
 log = get_logger(__name__)
-
-SERVING = health_pb2.HealthCheckResponse.SERVING
-NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
-
-
-async def _backend_status(stub: health_pb2_grpc.HealthStub, service: str, timeout: float) -> int:
-    try:
-        response = await stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=timeout)
-    except grpc.aio.AioRpcError:
-        return NOT_SERVING  # unreachable, or it does not serve this name (NOT_FOUND)
-    return SERVING if response.status == SERVING else NOT_SERVING
 
 
 async def report_backend_health(
@@ -35,20 +24,32 @@ async def report_backend_health(
     interval: float,
     stopping: asyncio.Event,
 ) -> None:
-    """Until ``stopping``: set each service name's status to its backend's answer."""
-    stubs = {name: health_pb2_grpc.HealthStub(channel) for name, channel in backends.items()}
-    last: dict[str, int] = {}
+    """Until ``stopping``: set each service name's status from its backend's answer.
+
+    Anything but SERVING (unreachable, or a backend that does not serve the
+    name yet) is NOT_SERVING.
+    """
+    last: dict[str, str] = {}
     timeout = min(interval, 2.0)
+    names = list(backends)
     while not stopping.is_set():
-        statuses = await asyncio.gather(*(_backend_status(stub, name, timeout) for name, stub in stubs.items()))
-        for name, status in zip(stubs, statuses):
-            if stopping.is_set():
-                return
-            await servicer.set(name, status)
-            if last.get(name) != status:
-                log.info("backend health", service=name, status=health_pb2.HealthCheckResponse.ServingStatus.Name(status))
-                last[name] = status
+        answers = await asyncio.gather(
+            *(check_health(backends[n], n, timeout=timeout) for n in names)
+        )
+        if stopping.is_set():
+            return
+        for name, answer in zip(names, answers, strict=True):
+            serving = answer == "SERVING"
+            await servicer.set(
+                name,
+                health_pb2.HealthCheckResponse.SERVING
+                if serving
+                else health_pb2.HealthCheckResponse.NOT_SERVING,
+            )
+            if last.get(name) != answer:
+                log.info("backend health", service=name, backend_says=answer)
+                last[name] = answer
         try:
             await asyncio.wait_for(stopping.wait(), timeout=interval)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass

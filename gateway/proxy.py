@@ -16,8 +16,8 @@ call carries besides its messages passes through unchanged:
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
-from typing import Any, NoReturn
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any, NoReturn, TypeAlias
 
 import grpc
 import grpc.aio
@@ -28,8 +28,7 @@ from gateway.routes import Route
 
 __all__ = ["forwarding_handler"]
 
-Context = grpc.aio.ServicerContext[bytes, bytes]
-Metadata = Sequence[tuple[str, str | bytes]]
+Context: TypeAlias = "grpc.aio.ServicerContext[bytes, bytes]"
 
 # Connection-level headers and those gRPC sets itself: never copied from one hop to the next.
 _HOP_BY_HOP = frozenset(
@@ -72,7 +71,9 @@ def _trailers(metadata: Any) -> tuple[tuple[str, str | bytes], ...]:
     kept = []
     for key, value in metadata or ():
         name = key.lower()
-        if name == "grpc-status-details-bin" or not (name.startswith((":", "grpc-")) or name in _HOP_BY_HOP):
+        if name == "grpc-status-details-bin" or not (
+            name.startswith((":", "grpc-")) or name in _HOP_BY_HOP
+        ):
             kept.append((name, value))
     return tuple(kept)
 
@@ -108,67 +109,87 @@ class _Forward:
             headers = _end_to_end(error.initial_metadata())
             if headers:
                 await self.context.send_initial_metadata(headers)
-        await self.context.abort(error.code(), error.details() or "", _trailers(error.trailing_metadata()))
+        await self.context.abort(
+            error.code(), error.details() or "", _trailers(error.trailing_metadata())
+        )
         raise AssertionError("unreachable: abort raises")
 
 
-def _unary_unary(multicallable: grpc.aio.UnaryUnaryMultiCallable) -> Callable[..., Any]:
+async def _single_response(call: Any, state: _Forward) -> bytes:
+    """Await a unary-response call, then pass its headers and trailers on."""
+    try:
+        response: bytes = await call
+    except grpc.aio.AioRpcError as error:
+        await state.fail(error)
+    await state.send_headers(call)
+    state.set_trailers(await call.trailing_metadata())
+    return response
+
+
+async def _relay_stream(call: Any, state: _Forward) -> AsyncIterator[bytes]:
+    """Relay a streaming-response call message by message; cancel it if the client goes."""
+    try:
+        await state.send_headers(call)
+        async for response in call:
+            yield response
+        state.set_trailers(await call.trailing_metadata())
+    except grpc.aio.AioRpcError as error:
+        await state.fail(error)
+    finally:
+        call.cancel()  # no-op once finished; stops the backend call when the client went away
+
+
+UnaryHandler = Callable[[Any, "Context"], Awaitable[bytes]]
+StreamHandler = Callable[[Any, "Context"], AsyncIterator[bytes]]
+
+
+def _unary_unary(forward_to: grpc.aio.UnaryUnaryMultiCallable[bytes, bytes]) -> UnaryHandler:
     async def forward(request: bytes, context: Context) -> bytes:
-        state = _Forward(context)
-        call = multicallable(request, metadata=_request_metadata(context), timeout=_timeout(context))
-        try:
-            response: bytes = await call
-        except grpc.aio.AioRpcError as error:
-            await state.fail(error)
-        finally:
-            call.cancel()
-        await state.send_headers(call)
-        state.set_trailers(await call.trailing_metadata())
-        return response
+        call = forward_to(request, metadata=_request_metadata(context), timeout=_timeout(context))
+        return await _single_response(call, _Forward(context))
 
     return forward
 
 
-def _stream_unary(multicallable: grpc.aio.StreamUnaryMultiCallable) -> Callable[..., Any]:
+def _stream_unary(forward_to: grpc.aio.StreamUnaryMultiCallable[bytes, bytes]) -> UnaryHandler:
     async def forward(requests: AsyncIterator[bytes], context: Context) -> bytes:
-        state = _Forward(context)
-        call = multicallable(requests, metadata=_request_metadata(context), timeout=_timeout(context))
-        try:
-            response: bytes = await call
-        except grpc.aio.AioRpcError as error:
-            await state.fail(error)
-        finally:
-            call.cancel()
-        await state.send_headers(call)
-        state.set_trailers(await call.trailing_metadata())
-        return response
+        call = forward_to(requests, metadata=_request_metadata(context), timeout=_timeout(context))
+        return await _single_response(call, _Forward(context))
 
     return forward
 
 
-def _streaming_response(call_factory: Callable[[Any, Context], Any]) -> Callable[..., Any]:
-    async def forward(request: Any, context: Context) -> AsyncIterator[bytes]:
-        state = _Forward(context)
-        call = call_factory(request, context)
-        try:
-            await state.send_headers(call)
-            async for response in call:
-                yield response
-            state.set_trailers(await call.trailing_metadata())
-        except grpc.aio.AioRpcError as error:
-            await state.fail(error)
-        finally:
-            call.cancel()
+def _unary_stream(forward_to: grpc.aio.UnaryStreamMultiCallable[bytes, bytes]) -> StreamHandler:
+    async def forward(request: bytes, context: Context) -> AsyncIterator[bytes]:
+        call = forward_to(request, metadata=_request_metadata(context), timeout=_timeout(context))
+        async for response in _relay_stream(call, _Forward(context)):
+            yield response
 
     return forward
 
 
-def forwarding_handler(channel: grpc.aio.Channel, routes: Sequence[Route]) -> grpc.GenericRpcHandler:
-    """A generic handler forwarding each of ``routes`` (all of one service) over ``channel``."""
+def _stream_stream(forward_to: grpc.aio.StreamStreamMultiCallable[bytes, bytes]) -> StreamHandler:
+    async def forward(requests: AsyncIterator[bytes], context: Context) -> AsyncIterator[bytes]:
+        call = forward_to(requests, metadata=_request_metadata(context), timeout=_timeout(context))
+        async for response in _relay_stream(call, _Forward(context)):
+            yield response
+
+    return forward
+
+
+def forwarding_handler(
+    channel: grpc.aio.Channel, routes: Sequence[Route]
+) -> grpc.GenericRpcHandler:
+    """A generic handler forwarding each of ``routes`` (all of one service) over ``channel``.
+
+    No serializers on either side: messages stay bytes from client to backend.
+    """
     services = {route.service for route in routes}
     if len(services) != 1:
-        raise ValueError(f"forwarding_handler takes the routes of one service, got {sorted(services)}")
-    handlers: dict[str, grpc.RpcMethodHandler] = {}
+        raise ValueError(
+            f"forwarding_handler takes the routes of one service, got {sorted(services)}"
+        )
+    handlers: dict[str, grpc.RpcMethodHandler[Any, Any]] = {}
     for route in routes:
         path = route.path
         if route.kind == "unary_unary":
@@ -180,21 +201,11 @@ def forwarding_handler(channel: grpc.aio.Channel, routes: Sequence[Route]) -> gr
                 _stream_unary(channel.stream_unary(path))
             )
         elif route.kind == "unary_stream":
-            server_stream = channel.unary_stream(path)
             handlers[route.method] = grpc.unary_stream_rpc_method_handler(
-                _streaming_response(
-                    lambda request, context, m=server_stream: m(
-                        request, metadata=_request_metadata(context), timeout=_timeout(context)
-                    )
-                )
+                _unary_stream(channel.unary_stream(path))
             )
         else:
-            bidi = channel.stream_stream(path)
             handlers[route.method] = grpc.stream_stream_rpc_method_handler(
-                _streaming_response(
-                    lambda requests, context, m=bidi: m(
-                        requests, metadata=_request_metadata(context), timeout=_timeout(context)
-                    )
-                )
+                _stream_stream(channel.stream_stream(path))
             )
     return grpc.method_handlers_generic_handler(services.pop(), handlers)

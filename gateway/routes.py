@@ -12,7 +12,14 @@ from google.protobuf.descriptor import ServiceDescriptor
 
 from calcwire.config import Settings
 
-__all__ = ["Backend", "PUBLIC_SERVICES", "Route", "backend_target", "public_service_descriptors", "routes"]
+__all__ = [
+    "PUBLIC_SERVICES",
+    "Backend",
+    "Route",
+    "backend_target",
+    "public_service_descriptors",
+    "routes",
+]
 
 Backend = Literal["import", "eval", "validation"]
 CallKind = Literal["unary_unary", "unary_stream", "stream_unary", "stream_stream"]
@@ -22,7 +29,10 @@ PUBLIC_SERVICES: Final[Mapping[str, tuple[str, Backend]]] = {
     "calcwire.workbooks.v1.WorkbookService": ("calcwire.workbooks.v1.workbooks_pb2", "import"),
     "calcwire.jobs.v1.JobService": ("calcwire.jobs.v1.jobs_pb2", "import"),
     "calcwire.evaluation.v1.EvaluationService": ("calcwire.evaluation.v1.evaluation_pb2", "eval"),
-    "calcwire.validation.v1.ValidationService": ("calcwire.validation.v1.validation_pb2", "validation"),
+    "calcwire.validation.v1.ValidationService": (
+        "calcwire.validation.v1.validation_pb2",
+        "validation",
+    ),
 }
 
 
@@ -66,6 +76,10 @@ def routes(service: ServiceDescriptor) -> list[Route]:
         (True, True): "stream_stream",
     }
     return [
-        Route(service.full_name, method.name, kinds[(method.client_streaming, method.server_streaming)])
+        Route(
+            service.full_name,
+            method.name,
+            kinds[(method.client_streaming, method.server_streaming)],
+        )
         for method in service.methods
     ]

@@ -30,23 +30,18 @@ import grpc.aio
 import pytest
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
+from tests_support import TEST_SERVICE_ENV
 
 from calcwire.db import create_pool
 from calcwire.devstack import LocalStack
 from calcwire.messaging import connect_nats
 
-# Fast health and shutdown for services started by tests.
-TEST_SERVICE_ENV = {
-    "CALCWIRE_ENV": "development",
-    "CALCWIRE_LOG_LEVEL": "info",
-    "CALCWIRE_HEALTH_INTERVAL_SECONDS": "0.3",
-    "CALCWIRE_SHUTDOWN_GRACE_SECONDS": "5",
-}
-
 
 @pytest.fixture(scope="session")
 async def infra(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[LocalStack]:
-    stack = LocalStack(run_dir=tmp_path_factory.mktemp("stack"), die_with_parent=True, free_ports=True)
+    stack = LocalStack(
+        run_dir=tmp_path_factory.mktemp("stack"), die_with_parent=True, free_ports=True
+    )
     try:
         await stack.start_infrastructure(
             database_url=os.environ.get("CALCWIRE_TEST_DATABASE_URL") or None,

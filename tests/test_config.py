@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from calcwire.config import DEFAULT_LISTEN, SERVICES, VARIABLES, ConfigError, Settings, load_settings
+from calcwire.config import (
+    DEFAULT_LISTEN,
+    SERVICES,
+    VARIABLES,
+    ConfigError,
+    Settings,
+    load_settings,
+)
 
 
 class TestDefaults:
@@ -98,7 +105,9 @@ class TestErrors:
             ("CALCWIRE_ROLE", "both", "expected one of all, server, worker"),
         ],
     )
-    def test_invalid_value_names_the_variable(self, variable: str, value: str, message: str) -> None:
+    def test_invalid_value_names_the_variable(
+        self, variable: str, value: str, message: str
+    ) -> None:
         with pytest.raises(ConfigError) as caught:
             load_settings("import_svc", {variable: value})
         assert variable in str(caught.value)
@@ -106,7 +115,10 @@ class TestErrors:
 
     def test_all_problems_are_reported_at_once(self) -> None:
         with pytest.raises(ConfigError) as caught:
-            load_settings("import_svc", {"CALCWIRE_ENV": "x", "CALCWIRE_ROLE": "y", "CALCWIRE_DB_POOL_MAX": "z"})
+            load_settings(
+                "import_svc",
+                {"CALCWIRE_ENV": "x", "CALCWIRE_ROLE": "y", "CALCWIRE_DB_POOL_MAX": "z"},
+            )
         assert len(caught.value.problems) == 3
 
     def test_pool_min_above_max(self) -> None:
@@ -117,7 +129,10 @@ class TestErrors:
 class TestReadme:
     def test_readme_lists_every_variable_with_its_default(self, repo_root: Path) -> None:
         readme = (repo_root / "README.md").read_text()
-        rows = {m.group(1): m.group(2) for m in re.finditer(r"^\| `([A-Z_]+)` \| ([^|]*) \|", readme, re.M)}
+        rows = {
+            m.group(1): m.group(2)
+            for m in re.finditer(r"^\| `([A-Z_]+)` \| ([^|]*) \|", readme, re.MULTILINE)
+        }
         for name, default in VARIABLES.items():
             assert name in rows, f"{name} missing from the README's configuration table"
             if default:

@@ -43,7 +43,10 @@ class TestLoadMigrations:
     def test_in_version_order_with_checksums(self, tmp_path: Path) -> None:
         write(tmp_path, {"010_b.sql": "B", "002_a.sql": "A", "README.md": "ignored"})
         found = load_migrations(tmp_path)
-        assert [(m.version, m.name, m.filename) for m in found] == [(2, "a", "002_a.sql"), (10, "b", "010_b.sql")]
+        assert [(m.version, m.name, m.filename) for m in found] == [
+            (2, "a", "002_a.sql"),
+            (10, "b", "010_b.sql"),
+        ]
         assert found[0].checksum != found[1].checksum
 
     @pytest.mark.parametrize("name", ["1_short.sql", "001-dash.sql", "001_Upper.sql", "init.sql"])
@@ -63,36 +66,51 @@ class TestLoadMigrations:
 
 
 class TestApplyMigrations:
-    async def test_applies_in_order_and_records_them(self, db_pool: asyncpg.Pool, schema: str, tmp_path: Path) -> None:
+    async def test_applies_in_order_and_records_them(
+        self, db_pool: asyncpg.Pool, schema: str, tmp_path: Path
+    ) -> None:
         applied = await apply_migrations(db_pool, schema, write(tmp_path, MIGRATIONS))
         assert [m.filename for m in applied] == list(MIGRATIONS)
-        rows = await db_pool.fetch(f"SELECT version, name FROM {schema}.schema_migrations ORDER BY version")
+        rows = await db_pool.fetch(
+            f"SELECT version, name FROM {schema}.schema_migrations ORDER BY version"
+        )
         assert [(r["version"], r["name"]) for r in rows] == [(1, "init"), (2, "more"), (3, "last")]
         # search_path was the schema: unqualified names landed in it.
         assert await db_pool.fetchval(f"SELECT count(*) FROM {schema}.runs") == 2
 
-    async def test_second_run_applies_nothing(self, db_pool: asyncpg.Pool, schema: str, tmp_path: Path) -> None:
+    async def test_second_run_applies_nothing(
+        self, db_pool: asyncpg.Pool, schema: str, tmp_path: Path
+    ) -> None:
         directory = write(tmp_path, MIGRATIONS)
         await apply_migrations(db_pool, schema, directory)
         assert await apply_migrations(db_pool, schema, directory) == []
 
-    async def test_new_file_is_applied_later(self, db_pool: asyncpg.Pool, schema: str, tmp_path: Path) -> None:
+    async def test_new_file_is_applied_later(
+        self, db_pool: asyncpg.Pool, schema: str, tmp_path: Path
+    ) -> None:
         directory = write(tmp_path, {"001_init.sql": MIGRATIONS["001_init.sql"]})
         await apply_migrations(db_pool, schema, directory)
         write(directory, {"002_more.sql": MIGRATIONS["002_more.sql"]})
         assert [m.version for m in await apply_migrations(db_pool, schema, directory)] == [2]
 
-    async def test_edited_applied_migration_is_refused(self, db_pool: asyncpg.Pool, schema: str, tmp_path: Path) -> None:
+    async def test_edited_applied_migration_is_refused(
+        self, db_pool: asyncpg.Pool, schema: str, tmp_path: Path
+    ) -> None:
         directory = write(tmp_path, {"001_init.sql": "CREATE TABLE a (x int);"})
         await apply_migrations(db_pool, schema, directory)
         write(directory, {"001_init.sql": "CREATE TABLE a (x bigint);"})
         with pytest.raises(MigrationError, match="changed after it was applied"):
             await apply_migrations(db_pool, schema, directory)
 
-    async def test_failing_migration_rolls_back_alone(self, db_pool: asyncpg.Pool, schema: str, tmp_path: Path) -> None:
+    async def test_failing_migration_rolls_back_alone(
+        self, db_pool: asyncpg.Pool, schema: str, tmp_path: Path
+    ) -> None:
         directory = write(
             tmp_path,
-            {"001_ok.sql": "CREATE TABLE ok (x int);", "002_bad.sql": "CREATE TABLE half (x int); SELECT nope;"},
+            {
+                "001_ok.sql": "CREATE TABLE ok (x int);",
+                "002_bad.sql": "CREATE TABLE half (x int); SELECT nope;",
+            },
         )
         with pytest.raises(MigrationError, match="002_bad.sql failed"):
             await apply_migrations(db_pool, schema, directory)
@@ -102,7 +120,9 @@ class TestApplyMigrations:
         write(directory, {"002_bad.sql": "CREATE TABLE half (x int);"})
         assert [m.version for m in await apply_migrations(db_pool, schema, directory)] == [2]
 
-    async def test_no_migrations_still_creates_schema_and_table(self, db_pool: asyncpg.Pool, schema: str) -> None:
+    async def test_no_migrations_still_creates_schema_and_table(
+        self, db_pool: asyncpg.Pool, schema: str
+    ) -> None:
         assert await apply_migrations(db_pool, schema, None) == []
         assert await db_pool.fetchval(f"SELECT count(*) FROM {schema}.schema_migrations") == 0
 
@@ -134,7 +154,9 @@ class TestPool:
         from calcwire.devstack import free_port
 
         with pytest.raises(ConnectionError, match="not reachable after 0.3s"):
-            await create_pool(f"postgresql://postgres@127.0.0.1:{free_port()}/x", startup_timeout=0.3)
+            await create_pool(
+                f"postgresql://postgres@127.0.0.1:{free_port()}/x", startup_timeout=0.3
+            )
 
     async def test_unknown_database_fails_at_once(self, database_url: str) -> None:
         wrong = database_url.rsplit("/", 1)[0] + "/no_such_database"

@@ -36,10 +36,16 @@ BIG = 5 * 1024 * 1024  # over gRPC's default 4 MiB limit, under calcwire's 8 MiB
 
 def test_descriptors() -> dict[str, ServiceDescriptor]:
     """EchoService (all four call kinds) and NobodyService, in a private pool."""
-    proto = descriptor_pb2.FileDescriptorProto(name="calcwire/test/v1/echo.proto", package="calcwire.test.v1", syntax="proto3")
+    proto = descriptor_pb2.FileDescriptorProto(
+        name="calcwire/test/v1/echo.proto", package="calcwire.test.v1", syntax="proto3"
+    )
     message = proto.message_type.add(name="Blob")
-    message.field.add(name="data", number=1, type=descriptor_pb2.FieldDescriptorProto.TYPE_BYTES,
-                      label=descriptor_pb2.FieldDescriptorProto.LABEL_OPTIONAL)
+    message.field.add(
+        name="data",
+        number=1,
+        type=descriptor_pb2.FieldDescriptorProto.TYPE_BYTES,
+        label=descriptor_pb2.FieldDescriptorProto.LABEL_OPTIONAL,
+    )
     echo = proto.service.add(name="EchoService")
     for name, client_streaming, server_streaming in [
         ("Unary", False, False),
@@ -50,10 +56,17 @@ def test_descriptors() -> dict[str, ServiceDescriptor]:
         ("Endless", False, True),
         ("CancelledByBackend", False, False),
     ]:
-        echo.method.add(name=name, input_type=".calcwire.test.v1.Blob", output_type=".calcwire.test.v1.Blob",
-                        client_streaming=client_streaming, server_streaming=server_streaming)
+        echo.method.add(
+            name=name,
+            input_type=".calcwire.test.v1.Blob",
+            output_type=".calcwire.test.v1.Blob",
+            client_streaming=client_streaming,
+            server_streaming=server_streaming,
+        )
     nobody = proto.service.add(name="NobodyService")
-    nobody.method.add(name="Ping", input_type=".calcwire.test.v1.Blob", output_type=".calcwire.test.v1.Blob")
+    nobody.method.add(
+        name="Ping", input_type=".calcwire.test.v1.Blob", output_type=".calcwire.test.v1.Blob"
+    )
     pool = descriptor_pool.DescriptorPool()
     pool.Add(proto)
     return {name: pool.FindServiceByName(name) for name in (SERVICE, OTHER)}
@@ -104,8 +117,14 @@ def backend_handlers(backend: Backend) -> grpc.GenericRpcHandler:
 
     async def fail(request: bytes, context: Any) -> bytes:
         backend.observe(context)
-        status = status_for(errors.NotFound("no model m1", reason="MODEL_NOT_FOUND", metadata={"model": "models/m1"}))
-        await context.abort(status.code, status.details, (*status.trailing_metadata, ("x-backend-trailer", "t")))
+        status = status_for(
+            errors.NotFound(
+                "no model m1", reason="MODEL_NOT_FOUND", metadata={"model": "models/m1"}
+            )
+        )
+        await context.abort(
+            status.code, status.details, (*status.trailing_metadata, ("x-backend-trailer", "t"))
+        )
         return b""
 
     async def endless(request: bytes, context: Any) -> AsyncIterator[bytes]:
@@ -199,10 +218,14 @@ class TestMethodTable:
 
 
 class TestForwarding:
-    async def test_unary_with_metadata_headers_and_trailers(self, channel: grpc.aio.Channel, backend: Backend) -> None:
+    async def test_unary_with_metadata_headers_and_trailers(
+        self, channel: grpc.aio.Channel, backend: Backend
+    ) -> None:
         # Not a valid protobuf message: the gateway must not care.
         call = channel.unary_unary(path("Unary"))(
-            b"\xff\xfe raw", metadata=(("x-test-id", "unary"), ("x-custom", "v"), ("x-blob-bin", b"\x01\x02")), timeout=5
+            b"\xff\xfe raw",
+            metadata=(("x-test-id", "unary"), ("x-custom", "v"), ("x-blob-bin", b"\x01\x02")),
+            timeout=5,
         )
         assert await call == b"echo:\xff\xfe raw"
         assert ("x-backend-header", "h") in tuple(await call.initial_metadata())
@@ -210,11 +233,17 @@ class TestForwarding:
         assert ("x-backend-trailer", "t") in trailers and ("x-bin-bin", b"\x00\xff") in trailers
         seen = backend.metadata["unary"]
         assert seen["x-custom"] == "v" and seen["x-blob-bin"] == b"\x01\x02"
-        assert "calcwire-test-client" not in str(seen.get("user-agent", ""))  # hop-by-hop stays behind
+        assert "calcwire-test-client" not in str(
+            seen.get("user-agent", "")
+        )  # hop-by-hop stays behind
         assert seen["x-request-id"]  # the gateway gives every call a request id
 
-    async def test_client_request_id_is_kept(self, channel: grpc.aio.Channel, backend: Backend) -> None:
-        await channel.unary_unary(path("Unary"))(b"", metadata=(("x-test-id", "rid"), ("x-request-id", "r-1")), timeout=5)
+    async def test_client_request_id_is_kept(
+        self, channel: grpc.aio.Channel, backend: Backend
+    ) -> None:
+        await channel.unary_unary(path("Unary"))(
+            b"", metadata=(("x-test-id", "rid"), ("x-request-id", "r-1")), timeout=5
+        )
         assert backend.metadata["rid"]["x-request-id"] == "r-1"
 
     async def test_client_stream(self, channel: grpc.aio.Channel) -> None:
@@ -258,23 +287,33 @@ class TestForwarding:
 
 
 class TestDeadlinesAndCancellation:
-    async def test_deadline_reaches_the_backend(self, channel: grpc.aio.Channel, backend: Backend) -> None:
-        await channel.unary_unary(path("Unary"))(b"", metadata=(("x-test-id", "deadline"),), timeout=3)
+    async def test_deadline_reaches_the_backend(
+        self, channel: grpc.aio.Channel, backend: Backend
+    ) -> None:
+        await channel.unary_unary(path("Unary"))(
+            b"", metadata=(("x-test-id", "deadline"),), timeout=3
+        )
         left = backend.time_left["deadline"]
         # gRPC rounds the grpc-timeout header up, so a little over 3 s can arrive.
         assert left is not None and 2 < left <= 3.1
         await channel.unary_unary(path("Unary"))(b"", metadata=(("x-test-id", "no-deadline"),))
         assert backend.time_left["no-deadline"] is None
 
-    async def test_expired_deadline_cancels_the_backend_call(self, channel: grpc.aio.Channel, backend: Backend) -> None:
-        call = channel.unary_stream(path("Endless"))(b"", metadata=(("x-test-id", "expire"),), timeout=0.5)
+    async def test_expired_deadline_cancels_the_backend_call(
+        self, channel: grpc.aio.Channel, backend: Backend
+    ) -> None:
+        call = channel.unary_stream(path("Endless"))(
+            b"", metadata=(("x-test-id", "expire"),), timeout=0.5
+        )
         with pytest.raises(grpc.aio.AioRpcError) as caught:
             async for _ in call:
                 pass
         assert caught.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
         await asyncio.wait_for(backend.cancelled["expire"].wait(), 5)
 
-    async def test_client_cancel_reaches_the_backend(self, channel: grpc.aio.Channel, backend: Backend) -> None:
+    async def test_client_cancel_reaches_the_backend(
+        self, channel: grpc.aio.Channel, backend: Backend
+    ) -> None:
         call = channel.unary_stream(path("Endless"))(b"", metadata=(("x-test-id", "cancel"),))
         assert await call.read() == b"first"
         call.cancel()
@@ -291,7 +330,9 @@ class TestHealth:
     async def test_gateway_itself_is_serving(self, gateway: ServiceHost) -> None:
         assert await health_status(f"127.0.0.1:{gateway.port}") == "SERVING"
 
-    async def test_service_health_follows_its_backend(self, gateway: ServiceHost, backend: Backend) -> None:
+    async def test_service_health_follows_its_backend(
+        self, gateway: ServiceHost, backend: Backend
+    ) -> None:
         target = f"127.0.0.1:{gateway.port}"
         await wait_for_health(target, "SERVING", service=SERVICE, timeout=5)
         await backend.health.set(SERVICE, health_pb2.HealthCheckResponse.NOT_SERVING)

@@ -18,12 +18,28 @@ SERVICE = "calcwire.test.v1.Failing"
 
 # Every domain error class the tree defines, with the status it must map to.
 CASES = [
-    (errors.InvalidArgument("bad page token", reason="INVALID_PAGE_TOKEN"), grpc.StatusCode.INVALID_ARGUMENT, "INVALID_PAGE_TOKEN"),
-    (errors.InvalidWorkbook("not a zip", reason="NOT_A_ZIP"), grpc.StatusCode.INVALID_ARGUMENT, "NOT_A_ZIP"),
+    (
+        errors.InvalidArgument("bad page token", reason="INVALID_PAGE_TOKEN"),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "INVALID_PAGE_TOKEN",
+    ),
+    (
+        errors.InvalidWorkbook("not a zip", reason="NOT_A_ZIP"),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "NOT_A_ZIP",
+    ),
     (errors.NotFound("no model m1"), grpc.StatusCode.NOT_FOUND, "NOT_FOUND"),
     (errors.AlreadyExists("exists"), grpc.StatusCode.ALREADY_EXISTS, "ALREADY_EXISTS"),
-    (errors.FailedPrecondition("not imported yet"), grpc.StatusCode.FAILED_PRECONDITION, "FAILED_PRECONDITION"),
-    (errors.ResourceExhausted("too big", reason="FILE_TOO_LARGE"), grpc.StatusCode.RESOURCE_EXHAUSTED, "FILE_TOO_LARGE"),
+    (
+        errors.FailedPrecondition("not imported yet"),
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "FAILED_PRECONDITION",
+    ),
+    (
+        errors.ResourceExhausted("too big", reason="FILE_TOO_LARGE"),
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        "FILE_TOO_LARGE",
+    ),
     (errors.Unauthenticated("no key"), grpc.StatusCode.UNAUTHENTICATED, "UNAUTHENTICATED"),
     (errors.PermissionDenied("no secret"), grpc.StatusCode.PERMISSION_DENIED, "PERMISSION_DENIED"),
     (errors.Cancelled("job cancelled"), grpc.StatusCode.CANCELLED, "CANCELLED"),
@@ -42,7 +58,9 @@ async def unary(request: bytes, context: grpc.aio.ServicerContext[bytes, bytes])
     raise _error_for(request)
 
 
-async def server_stream(request: bytes, context: grpc.aio.ServicerContext[bytes, bytes]) -> AsyncIterator[bytes]:
+async def server_stream(
+    request: bytes, context: grpc.aio.ServicerContext[bytes, bytes]
+) -> AsyncIterator[bytes]:
     yield b"first"
     raise _error_for(request)
 
@@ -52,13 +70,17 @@ async def written_stream(request: bytes, context: grpc.aio.ServicerContext[bytes
     raise _error_for(request)
 
 
-async def client_stream(requests: AsyncIterator[bytes], context: grpc.aio.ServicerContext[bytes, bytes]) -> bytes:
+async def client_stream(
+    requests: AsyncIterator[bytes], context: grpc.aio.ServicerContext[bytes, bytes]
+) -> bytes:
     async for request in requests:
         raise _error_for(request)
     return b""
 
 
-async def bidi(requests: AsyncIterator[bytes], context: grpc.aio.ServicerContext[bytes, bytes]) -> AsyncIterator[bytes]:
+async def bidi(
+    requests: AsyncIterator[bytes], context: grpc.aio.ServicerContext[bytes, bytes]
+) -> AsyncIterator[bytes]:
     async for request in requests:
         yield b"ok"
         raise _error_for(request)
@@ -106,13 +128,23 @@ def case_ids() -> Iterator[str]:
 
 class TestDomainErrors:
     def test_every_error_class_has_a_code(self) -> None:
-        tree = {cls for cls in vars(errors).values() if isinstance(cls, type) and issubclass(cls, errors.CalcwireError)}
+        tree = {
+            cls
+            for cls in vars(errors).values()
+            if isinstance(cls, type) and issubclass(cls, errors.CalcwireError)
+        }
         tree.discard(errors.CalcwireError)
         assert {type(exc) for exc, _, _ in CASES} == tree
         assert all(any(base in CODES for base in cls.__mro__) for cls in tree)
 
     @pytest.mark.parametrize(("exc", "code", "reason"), CASES, ids=list(case_ids()))
-    async def test_unary(self, channel: grpc.aio.Channel, exc: errors.CalcwireError, code: grpc.StatusCode, reason: str) -> None:
+    async def test_unary(
+        self,
+        channel: grpc.aio.Channel,
+        exc: errors.CalcwireError,
+        code: grpc.StatusCode,
+        reason: str,
+    ) -> None:
         error = await call_unary(channel, f"{type(exc).__name__}:{exc.reason}")
         assert error.code() == code
         assert error.details() == exc.message
@@ -121,14 +153,18 @@ class TestDomainErrors:
         assert info is not None and info.domain == DOMAIN
 
     async def test_metadata_reaches_the_client(self, channel: grpc.aio.Channel) -> None:
-        ERRORS["meta"] = errors.NotFound("no model", reason="MODEL_NOT_FOUND", metadata={"model": "models/m1"})
+        ERRORS["meta"] = errors.NotFound(
+            "no model", reason="MODEL_NOT_FOUND", metadata={"model": "models/m1"}
+        )
         error = await call_unary(channel, "meta")
         info = error_info(error)
         assert info is not None
         assert (info.reason, dict(info.metadata)) == ("MODEL_NOT_FOUND", {"model": "models/m1"})
 
     @pytest.mark.parametrize("method", ["ServerStream", "WrittenStream"])
-    async def test_server_stream_after_a_message(self, channel: grpc.aio.Channel, method: str) -> None:
+    async def test_server_stream_after_a_message(
+        self, channel: grpc.aio.Channel, method: str
+    ) -> None:
         call = channel.unary_stream(f"/{SERVICE}/{method}")(b"NotFound:NOT_FOUND", timeout=5)
         received = []
         with pytest.raises(grpc.aio.AioRpcError) as caught:
@@ -144,7 +180,10 @@ class TestDomainErrors:
 
         with pytest.raises(grpc.aio.AioRpcError) as caught:
             await channel.stream_unary(f"/{SERVICE}/ClientStream")(requests(), timeout=5)
-        assert (caught.value.code(), error_reason(caught.value)) == (grpc.StatusCode.INVALID_ARGUMENT, "NOT_A_ZIP")
+        assert (caught.value.code(), error_reason(caught.value)) == (
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "NOT_A_ZIP",
+        )
 
     async def test_bidi(self, channel: grpc.aio.Channel) -> None:
         call = channel.stream_stream(f"/{SERVICE}/Bidi")(timeout=5)
@@ -165,7 +204,9 @@ class TestDomainErrors:
 class TestUnexpectedErrors:
     async def test_internal_without_details_of_the_failure(self, channel: grpc.aio.Channel) -> None:
         with pytest.raises(grpc.aio.AioRpcError) as caught:
-            await channel.unary_unary(f"/{SERVICE}/Unary")(b"unexpected", timeout=5, metadata=(("x-request-id", "req-42"),))
+            await channel.unary_unary(f"/{SERVICE}/Unary")(
+                b"unexpected", timeout=5, metadata=(("x-request-id", "req-42"),)
+            )
         error = caught.value
         assert error.code() == grpc.StatusCode.INTERNAL
         assert error.details() == "internal error"
@@ -186,5 +227,7 @@ class TestUnexpectedErrors:
 
 class TestClientSide:
     def test_error_without_details_has_no_reason(self) -> None:
-        error = grpc.aio.AioRpcError(grpc.StatusCode.UNAVAILABLE, grpc.aio.Metadata(), grpc.aio.Metadata())
+        error = grpc.aio.AioRpcError(
+            grpc.StatusCode.UNAVAILABLE, grpc.aio.Metadata(), grpc.aio.Metadata()
+        )
         assert error_reason(error) is None

@@ -73,9 +73,13 @@ class TestTopology:
         consumer_before = (await jetstream.consumer_info(WORK_STREAM, "import-worker")).created
         await asyncio.gather(ensure_topology(jetstream), ensure_topology(jetstream))
         assert (await jetstream.stream_info(WORK_STREAM)).created == before
-        assert (await jetstream.consumer_info(WORK_STREAM, "import-worker")).created == consumer_before
+        assert (
+            await jetstream.consumer_info(WORK_STREAM, "import-worker")
+        ).created == consumer_before
 
-    async def test_stream_whose_config_drifted_is_updated(self, jetstream: JetStreamContext) -> None:
+    async def test_stream_whose_config_drifted_is_updated(
+        self, jetstream: JetStreamContext
+    ) -> None:
         name = unique("DRIFT")
         config = StreamConfig(
             name=name,
@@ -94,30 +98,47 @@ class TestTopology:
         assert updated.config.max_age == 120.0
         await jetstream.delete_stream(name)
 
-    async def test_consumer_whose_config_drifted_is_updated(self, jetstream: JetStreamContext) -> None:
+    async def test_consumer_whose_config_drifted_is_updated(
+        self, jetstream: JetStreamContext
+    ) -> None:
         stream = unique("CONS")
-        await ensure_stream(jetstream, StreamConfig(name=stream, subjects=[f"{stream}.>"], storage=StorageType.MEMORY))
-        config = ConsumerConfig(name="w", durable_name="w", ack_policy=AckPolicy.EXPLICIT, ack_wait=10.0, max_deliver=3)
+        await ensure_stream(
+            jetstream,
+            StreamConfig(name=stream, subjects=[f"{stream}.>"], storage=StorageType.MEMORY),
+        )
+        config = ConsumerConfig(
+            name="w", durable_name="w", ack_policy=AckPolicy.EXPLICIT, ack_wait=10.0, max_deliver=3
+        )
         await ensure_consumer(jetstream, stream, config)
         await ensure_consumer(jetstream, stream, config)
-        updated = await ensure_consumer(jetstream, stream, dataclasses.replace(config, ack_wait=20.0, max_deliver=4))
+        updated = await ensure_consumer(
+            jetstream, stream, dataclasses.replace(config, ack_wait=20.0, max_deliver=4)
+        )
         assert (updated.config.ack_wait, updated.config.max_deliver) == (20.0, 4)
         await jetstream.delete_stream(stream)
 
     async def test_object_store_and_kv_buckets(self, jetstream: JetStreamContext) -> None:
         bucket = unique("obj").replace("_", "-")
-        store = await ensure_object_store(jetstream, ObjectStoreConfig(bucket=bucket, storage=StorageType.MEMORY))
+        store = await ensure_object_store(
+            jetstream, ObjectStoreConfig(bucket=bucket, storage=StorageType.MEMORY)
+        )
         await store.put("k", b"bytes")
-        same = await ensure_object_store(jetstream, ObjectStoreConfig(bucket=bucket, storage=StorageType.MEMORY))
+        same = await ensure_object_store(
+            jetstream, ObjectStoreConfig(bucket=bucket, storage=StorageType.MEMORY)
+        )
         assert (await same.get("k")).data == b"bytes"
         await ensure_object_store(jetstream, ObjectStoreConfig(bucket=bucket, max_bytes=1 << 20))
         assert (await jetstream.stream_info(f"OBJ_{bucket}")).config.max_bytes == 1 << 20
         await jetstream.delete_object_store(bucket)
 
         kv_bucket = unique("kv")
-        kv = await ensure_key_value(jetstream, KeyValueConfig(bucket=kv_bucket, history=1, storage=StorageType.MEMORY))
+        kv = await ensure_key_value(
+            jetstream, KeyValueConfig(bucket=kv_bucket, history=1, storage=StorageType.MEMORY)
+        )
         await kv.put("a", b"1")
-        again = await ensure_key_value(jetstream, KeyValueConfig(bucket=kv_bucket, history=5, storage=StorageType.MEMORY))
+        again = await ensure_key_value(
+            jetstream, KeyValueConfig(bucket=kv_bucket, history=5, storage=StorageType.MEMORY)
+        )
         assert (await again.get("a")).value == b"1"
         assert (await jetstream.stream_info(f"KV_{kv_bucket}")).config.max_msgs_per_subject == 5
         await jetstream.delete_key_value(kv_bucket)
@@ -147,19 +168,28 @@ async def work_queue(jetstream: JetStreamContext) -> tuple[str, str]:
     stream = unique("WQ")
     await ensure_stream(
         jetstream,
-        StreamConfig(name=stream, subjects=[f"{stream}.>"], retention=RetentionPolicy.WORK_QUEUE, storage=StorageType.MEMORY),
+        StreamConfig(
+            name=stream,
+            subjects=[f"{stream}.>"],
+            retention=RetentionPolicy.WORK_QUEUE,
+            storage=StorageType.MEMORY,
+        ),
     )
     await ensure_consumer(
         jetstream,
         stream,
-        ConsumerConfig(name="w", durable_name="w", ack_policy=AckPolicy.EXPLICIT, ack_wait=30.0, max_deliver=5),
+        ConsumerConfig(
+            name="w", durable_name="w", ack_policy=AckPolicy.EXPLICIT, ack_wait=30.0, max_deliver=5
+        ),
     )
     yield stream, "w"
     await jetstream.delete_stream(stream)
 
 
 class TestPullLoop:
-    async def test_handled_message_is_acked(self, jetstream: JetStreamContext, work_queue: tuple[str, str]) -> None:
+    async def test_handled_message_is_acked(
+        self, jetstream: JetStreamContext, work_queue: tuple[str, str]
+    ) -> None:
         stream, durable = work_queue
         seen: list[bytes] = []
         stopping = asyncio.Event()
@@ -169,12 +199,16 @@ class TestPullLoop:
             stopping.set()
 
         await jetstream.publish(f"{stream}.x", b"one")
-        await asyncio.wait_for(pull_loop(jetstream, stream, durable, handle, stopping, fetch_timeout=0.2), 10)
+        await asyncio.wait_for(
+            pull_loop(jetstream, stream, durable, handle, stopping, fetch_timeout=0.2), 10
+        )
         assert seen == [b"one"]
         info = await jetstream.consumer_info(stream, durable)
         assert (info.num_ack_pending, info.num_pending) == (0, 0)
 
-    async def test_failed_handler_naks_for_redelivery(self, jetstream: JetStreamContext, work_queue: tuple[str, str]) -> None:
+    async def test_failed_handler_naks_for_redelivery(
+        self, jetstream: JetStreamContext, work_queue: tuple[str, str]
+    ) -> None:
         stream, durable = work_queue
         deliveries: list[int] = []
         stopping = asyncio.Event()
@@ -186,7 +220,9 @@ class TestPullLoop:
             stopping.set()
 
         await jetstream.publish(f"{stream}.x", b"job")
-        await asyncio.wait_for(pull_loop(jetstream, stream, durable, handle, stopping, fetch_timeout=0.2), 10)
+        await asyncio.wait_for(
+            pull_loop(jetstream, stream, durable, handle, stopping, fetch_timeout=0.2), 10
+        )
         assert deliveries == [1, 2, 3]  # redelivered at once, not after the 30 s ack wait
 
     async def test_cancelled_while_handling_hands_the_message_back(
@@ -200,7 +236,9 @@ class TestPullLoop:
             await asyncio.sleep(3600)
 
         await jetstream.publish(f"{stream}.x", b"job")
-        task = asyncio.create_task(pull_loop(jetstream, stream, durable, stuck, asyncio.Event(), fetch_timeout=0.2))
+        task = asyncio.create_task(
+            pull_loop(jetstream, stream, durable, stuck, asyncio.Event(), fetch_timeout=0.2)
+        )
         await asyncio.wait_for(started.wait(), 10)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
@@ -215,10 +253,17 @@ class TestPullLoop:
         stream = unique("SLOW")
         await ensure_stream(
             jetstream,
-            StreamConfig(name=stream, subjects=[f"{stream}.>"], retention=RetentionPolicy.WORK_QUEUE, storage=StorageType.MEMORY),
+            StreamConfig(
+                name=stream,
+                subjects=[f"{stream}.>"],
+                retention=RetentionPolicy.WORK_QUEUE,
+                storage=StorageType.MEMORY,
+            ),
         )
         await ensure_consumer(
-            jetstream, stream, ConsumerConfig(name="w", durable_name="w", ack_policy=AckPolicy.EXPLICIT, ack_wait=1.0)
+            jetstream,
+            stream,
+            ConsumerConfig(name="w", durable_name="w", ack_policy=AckPolicy.EXPLICIT, ack_wait=1.0),
         )
         await jetstream.publish(f"{stream}.x", b"long")
         sub = await jetstream.pull_subscribe_bind(durable="w", stream=stream)

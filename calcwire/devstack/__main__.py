@@ -30,7 +30,14 @@ def _print_table(stack: LocalStack, statuses: dict[str, str]) -> None:
         rows.append(("nats", stack.nats_url, "given", "-"))
     for name in SERVICES:
         process = stack.services.get(name)
-        rows.append((name, stack.endpoints.get(name, "-"), statuses.get(name, "-"), str(process.pid) if process else "-"))
+        rows.append(
+            (
+                name,
+                stack.endpoints.get(name, "-"),
+                statuses.get(name, "-"),
+                str(process.pid) if process else "-",
+            )
+        )
     width = [max(len(r[i]) for r in rows) for i in range(3)]
     for row in rows:
         print(f"  {row[0]:<{width[0]}}  {row[1]:<{width[1]}}  {row[2]:<{width[2]}}  pid {row[3]}")
@@ -59,7 +66,9 @@ async def up(run_dir: Path, *, free_ports: bool) -> int:
             print(f"calcwire stack already up (run dir {run_dir}):")
             _print_table(existing, await _statuses(existing))
             return 0
-        print(f"a stack recorded in {run_dir} is partly down; run `make down` first", file=sys.stderr)
+        print(
+            f"a stack recorded in {run_dir} is partly down; run `make down` first", file=sys.stderr
+        )
         return 1
     stack = LocalStack(run_dir=run_dir, free_ports=free_ports)
     print(f"starting the calcwire stack (run dir {run_dir}, logs in {stack.logs})")
@@ -102,9 +111,13 @@ async def status(run_dir: Path) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m calcwire.devstack", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m calcwire.devstack", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("command", choices=["up", "down", "status"])
-    parser.add_argument("--run-dir", type=Path, default=Path(".run"), help="pids, logs and data (default .run)")
+    parser.add_argument(
+        "--run-dir", type=Path, default=Path(".run"), help="pids, logs and data (default .run)"
+    )
     parser.add_argument(
         "--free-ports",
         action="store_true",

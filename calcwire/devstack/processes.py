@@ -134,7 +134,9 @@ def spawn(
     started = _start_ticks(popen.pid)
     if started is None:  # exited at once; keep the record so the caller can read the log
         started = -1
-    return ManagedProcess(name=name, pid=popen.pid, started=started, log=log, stop_signal=stop_signal, popen=popen)
+    return ManagedProcess(
+        name=name, pid=popen.pid, started=started, log=log, stop_signal=stop_signal, popen=popen
+    )
 
 
 def tail(path: Path, lines: int = 30) -> str:

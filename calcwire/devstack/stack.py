@@ -21,14 +21,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-import grpc
 import grpc.aio
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from calcwire.config import DEFAULT_LISTEN
 from calcwire.devstack.nats import NatsServer
 from calcwire.devstack.postgres import PostgresServer
 from calcwire.devstack.processes import STACK_MARK, ManagedProcess, spawn, tail
+from calcwire.health_client import check_health
 
 __all__ = [
     "BACKENDS",
@@ -62,18 +61,9 @@ def _port_is_free(host: str, port: int) -> bool:
 
 
 async def health_status(target: str, service: str = "", *, timeout: float = 2.0) -> str:
-    """``SERVING``, ``NOT_SERVING``, ``SERVICE_UNKNOWN`` (NOT_FOUND) or ``UNREACHABLE``."""
+    """``SERVING``, ``NOT_SERVING``, ``SERVICE_UNKNOWN`` or ``UNREACHABLE`` (see :func:`check_health`)."""
     async with grpc.aio.insecure_channel(target) as channel:
-        try:
-            response = await health_pb2_grpc.HealthStub(channel).Check(
-                health_pb2.HealthCheckRequest(service=service), timeout=timeout
-            )
-        except grpc.aio.AioRpcError as error:
-            if error.code() == grpc.StatusCode.NOT_FOUND:
-                return "SERVICE_UNKNOWN"
-            return "UNREACHABLE"
-    name: str = health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)
-    return name
+        return await check_health(channel, service, timeout=timeout)
 
 
 async def wait_for_health(
@@ -95,7 +85,9 @@ async def wait_for_health(
             return
         await asyncio.sleep(0.05)
     detail = f"\n{tail(process.log)}" if process is not None else ""
-    raise TimeoutError(f"{target} health {service!r} is {status}, not {wanted}, after {timeout:g}s{detail}")
+    raise TimeoutError(
+        f"{target} health {service!r} is {status}, not {wanted}, after {timeout:g}s{detail}"
+    )
 
 
 @dataclass
@@ -124,7 +116,9 @@ class LocalStack:
 
     # ------------------------------------------------------------ infrastructure
 
-    async def start_infrastructure(self, *, database_url: str | None = None, nats_url: str | None = None) -> None:
+    async def start_infrastructure(
+        self, *, database_url: str | None = None, nats_url: str | None = None
+    ) -> None:
         """Start PostgreSQL and NATS, each unless a URL of a running one is given."""
         self.run_dir.mkdir(parents=True, exist_ok=True)
         try:
@@ -261,7 +255,9 @@ class LocalStack:
         return stopped
 
     def processes(self) -> list[ManagedProcess]:
-        found = [s.process for s in (self.postgres, self.nats) if s is not None and s.process is not None]
+        found = [
+            s.process for s in (self.postgres, self.nats) if s is not None and s.process is not None
+        ]
         return [*found, *self.services.values()]
 
     def state_path(self) -> Path:
