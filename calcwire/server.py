@@ -191,8 +191,8 @@ class ServiceSpec:
     setup: Setup | None = None
 
 
-def server_options(settings: Settings) -> list[tuple[str, Any]]:
-    """gRPC server options: message size, keepalive, and no silent port sharing."""
+def _shared_options(settings: Settings) -> list[tuple[str, Any]]:
+    """Message size limits and keepalive pings (every 30 s, 10 s to answer), both sides."""
     size = settings.max_message_bytes
     return [
         ("grpc.max_send_message_length", size),
@@ -200,25 +200,24 @@ def server_options(settings: Settings) -> list[tuple[str, Any]]:
         ("grpc.keepalive_time_ms", 30_000),
         ("grpc.keepalive_timeout_ms", 10_000),
         ("grpc.keepalive_permit_without_calls", 1),
-        # Accept clients' keepalive pings (see channel_options) instead of GOAWAY "too many pings".
-        ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
         ("grpc.http2.max_pings_without_data", 0),
+    ]
+
+
+def server_options(settings: Settings) -> list[tuple[str, Any]]:
+    """gRPC server options: message size, keepalive, and no silent port sharing."""
+    return [
+        *_shared_options(settings),
+        # Accept clients' keepalive pings (channel_options) instead of GOAWAY "too many pings".
+        ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
         # A second process on the same port must fail to start, not share the port.
         ("grpc.so_reuseport", 0),
     ]
 
 
 def channel_options(settings: Settings) -> list[tuple[str, Any]]:
-    """gRPC client options matching :func:`server_options` (used by the gateway)."""
-    size = settings.max_message_bytes
-    return [
-        ("grpc.max_send_message_length", size),
-        ("grpc.max_receive_message_length", size),
-        ("grpc.keepalive_time_ms", 30_000),
-        ("grpc.keepalive_timeout_ms", 10_000),
-        ("grpc.keepalive_permit_without_calls", 1),
-        ("grpc.http2.max_pings_without_data", 0),
-    ]
+    """gRPC client options matching :func:`server_options` (the gateway's channels)."""
+    return _shared_options(settings)
 
 
 @asynccontextmanager

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import uuid
+from collections.abc import AsyncIterator
 
 import nats.js.errors
 import pytest
@@ -19,6 +20,7 @@ from nats.js.api import (
     StorageType,
     StreamConfig,
 )
+from tests_support import make_work_queue
 
 from calcwire.messaging import (
     JOB_EVENTS_STREAM,
@@ -163,25 +165,9 @@ class TestConnection:
 
 
 @pytest.fixture
-async def work_queue(jetstream: JetStreamContext) -> tuple[str, str]:
-    """A private work-queue stream with one durable consumer (short ack wait)."""
-    stream = unique("WQ")
-    await ensure_stream(
-        jetstream,
-        StreamConfig(
-            name=stream,
-            subjects=[f"{stream}.>"],
-            retention=RetentionPolicy.WORK_QUEUE,
-            storage=StorageType.MEMORY,
-        ),
-    )
-    await ensure_consumer(
-        jetstream,
-        stream,
-        ConsumerConfig(
-            name="w", durable_name="w", ack_policy=AckPolicy.EXPLICIT, ack_wait=30.0, max_deliver=5
-        ),
-    )
+async def work_queue(jetstream: JetStreamContext) -> AsyncIterator[tuple[str, str]]:
+    """A private work-queue stream with one durable consumer ``w``."""
+    stream = await make_work_queue(jetstream, "WQ")
     yield stream, "w"
     await jetstream.delete_stream(stream)
 
@@ -250,21 +236,7 @@ class TestPullLoop:
         await sub.unsubscribe()
 
     async def test_keep_in_progress_holds_the_message(self, jetstream: JetStreamContext) -> None:
-        stream = unique("SLOW")
-        await ensure_stream(
-            jetstream,
-            StreamConfig(
-                name=stream,
-                subjects=[f"{stream}.>"],
-                retention=RetentionPolicy.WORK_QUEUE,
-                storage=StorageType.MEMORY,
-            ),
-        )
-        await ensure_consumer(
-            jetstream,
-            stream,
-            ConsumerConfig(name="w", durable_name="w", ack_policy=AckPolicy.EXPLICIT, ack_wait=1.0),
-        )
+        stream = await make_work_queue(jetstream, "SLOW", ack_wait=1.0)
         await jetstream.publish(f"{stream}.x", b"long")
         sub = await jetstream.pull_subscribe_bind(durable="w", stream=stream)
         (msg,) = await sub.fetch(1, timeout=5)

@@ -1,42 +1,30 @@
-"""Graceful shutdown of the server bootstrap, in-process: workers finish or hand back."""
+"""The server bootstrap in-process: roles, request context, graceful shutdown."""
 
 from __future__ import annotations
 
 import asyncio
+import io
+import json
 import time
-import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import grpc
 import grpc.aio
 import pytest
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
-from nats.js.api import AckPolicy, ConsumerConfig, RetentionPolicy, StorageType, StreamConfig
+from tests_support import make_work_queue
 
 from calcwire.config import load_settings
 from calcwire.devstack import health_status
-from calcwire.messaging import ensure_consumer, ensure_stream, pull_loop
+from calcwire.logs import configure_logging, get_logger
+from calcwire.messaging import pull_loop
 from calcwire.server import Registry, Runtime, ServiceHost, ServiceSpec
 
 
 @pytest.fixture
 async def queue(jetstream: JetStreamContext) -> AsyncIterator[str]:
-    stream = f"SHUTDOWN_{uuid.uuid4().hex[:8]}"
-    await ensure_stream(
-        jetstream,
-        StreamConfig(
-            name=stream,
-            subjects=[f"{stream}.>"],
-            retention=RetentionPolicy.WORK_QUEUE,
-            storage=StorageType.MEMORY,
-        ),
-    )
-    await ensure_consumer(
-        jetstream,
-        stream,
-        ConsumerConfig(name="w", durable_name="w", ack_policy=AckPolicy.EXPLICIT, ack_wait=30.0),
-    )
+    stream = await make_work_queue(jetstream, "SHUTDOWN")
     yield stream
     await jetstream.delete_stream(stream)
 
@@ -63,7 +51,7 @@ def host_with_worker(nats_url: str, stream: str, handle: object, grace: str) -> 
     )
 
 
-class TestWorkers:
+class TestShutdownWorkers:
     async def test_message_in_hand_is_finished_within_the_grace(
         self, nats_url: str, jetstream: JetStreamContext, queue: str
     ) -> None:
@@ -108,7 +96,7 @@ class TestWorkers:
         await sub.unsubscribe()
 
 
-class TestServer:
+class TestShutdownServer:
     async def test_health_goes_not_serving_and_new_calls_are_refused(
         self, nats_url: str, queue: str
     ) -> None:
@@ -155,3 +143,99 @@ class TestServer:
             release.set()
             assert await call == b"done"
             await stopping
+
+
+def echo_setup(seen: list[str]) -> Callable[[Runtime, Registry], None]:
+    """A servicer that logs one line per call, and a worker that records it ran."""
+
+    async def echo(request: bytes, context: grpc.aio.ServicerContext[bytes, bytes]) -> bytes:
+        get_logger("tests.echo").info("echo called")
+        return request
+
+    async def worker(stopping: asyncio.Event) -> None:
+        seen.append("worker ran")
+        await stopping.wait()
+
+    def setup(runtime: Runtime, registry: Registry) -> None:
+        handler = grpc.method_handlers_generic_handler(
+            "t.Echo", {"Call": grpc.unary_unary_rpc_method_handler(echo)}
+        )
+        registry.add_generic_handler("t.Echo", handler)
+        registry.add_worker("echo-worker", worker)
+
+    return setup
+
+
+async def start_echo(nats_url: str, role: str, seen: list[str]) -> ServiceHost:
+    settings = load_settings(
+        "eval_svc",
+        {
+            "CALCWIRE_LISTEN": "127.0.0.1:0",
+            "NATS_URL": nats_url,
+            "CALCWIRE_ROLE": role,
+            "CALCWIRE_SHUTDOWN_GRACE_SECONDS": "1",
+        },
+    )
+    host = ServiceHost(ServiceSpec(name="eval_svc", schema=None, setup=echo_setup(seen)), settings)
+    await host.start()
+    return host
+
+
+async def call_echo(
+    host: ServiceHost, metadata: tuple[tuple[str, str], ...] = ()
+) -> grpc.StatusCode:
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{host.port}") as channel:
+        try:
+            await channel.unary_unary("/t.Echo/Call")(b"x", timeout=5, metadata=metadata)
+        except grpc.aio.AioRpcError as error:
+            return error.code()
+    return grpc.StatusCode.OK
+
+
+class TestRoles:
+    @pytest.mark.parametrize(
+        ("role", "serves", "works"),
+        [("all", True, True), ("server", True, False), ("worker", False, True)],
+    )
+    async def test_role_chooses_servicers_and_workers(
+        self, nats_url: str, role: str, serves: bool, works: bool
+    ) -> None:
+        seen: list[str] = []
+        host = await start_echo(nats_url, role, seen)
+        try:
+            code = await call_echo(host)
+            assert (code == grpc.StatusCode.OK) is serves
+            assert (seen == ["worker ran"]) is works
+            assert (
+                await health_status(f"127.0.0.1:{host.port}") == "SERVING"
+            )  # probes work in every role
+            assert await health_status(f"127.0.0.1:{host.port}", "t.Echo") == (
+                "SERVING" if serves else "SERVICE_UNKNOWN"
+            )
+        finally:
+            await host.stop()
+
+
+class TestRequestContext:
+    async def test_log_lines_of_a_call_carry_its_ids(self, nats_url: str) -> None:
+        stream = io.StringIO()
+        configure_logging(service="eval_svc", production=True, level="info", stream=stream)
+        host = await start_echo(nats_url, "server", [])
+        try:
+            metadata = (("x-request-id", "req-7"), ("x-calcwire-tenant", "acme"))
+            assert await call_echo(host, metadata) == grpc.StatusCode.OK
+            assert await call_echo(host) == grpc.StatusCode.OK
+        finally:
+            await host.stop()
+            configure_logging(service="tests", production=False, level="info")
+        calls = [
+            json.loads(line) for line in stream.getvalue().splitlines() if '"echo called"' in line
+        ]
+        assert len(calls) == 2
+        first, second = calls
+        assert (first["request_id"], first["tenant"], first["rpc_method"]) == (
+            "req-7",
+            "acme",
+            "/t.Echo/Call",
+        )
+        assert second["tenant"] == "default" and len(str(second["request_id"])) == 32  # generated
