@@ -216,8 +216,18 @@ def server_options(settings: Settings) -> list[tuple[str, Any]]:
 
 
 def channel_options(settings: Settings) -> list[tuple[str, Any]]:
-    """gRPC client options matching :func:`server_options` (the gateway's channels)."""
-    return _shared_options(settings)
+    """gRPC client options matching :func:`server_options` (the gateway's channels).
+
+    Reconnection backoff is capped at one second (gRPC's default grows to two
+    minutes): a backend that restarts is reachable again through the gateway
+    within a second, not after the gateway's last backoff ran out.
+    """
+    return [
+        *_shared_options(settings),
+        ("grpc.initial_reconnect_backoff_ms", 100),
+        ("grpc.min_reconnect_backoff_ms", 100),
+        ("grpc.max_reconnect_backoff_ms", 1000),
+    ]
 
 
 @asynccontextmanager

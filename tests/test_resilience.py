@@ -7,8 +7,11 @@ other tests and must not go down), and the four services as real processes.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 
+import grpc
+import grpc.aio
 import pytest
 from tests_support import TEST_SERVICE_ENV
 
@@ -74,3 +77,35 @@ class TestDependencyOutage:
             assert await pool.fetchval("SELECT 41 + 1") == 42
         finally:
             await pool.close()
+
+
+class TestBackendRestart:
+    async def test_gateway_reaches_a_restarted_backend_within_seconds(
+        self, own_stack: LocalStack
+    ) -> None:
+        path = "/calcwire.validation.v1.ValidationService/ValidateModel"
+        backend, gateway = own_stack.endpoints["validation_svc"], own_stack.endpoints["gateway"]
+
+        async def code_via(target: str) -> grpc.StatusCode:
+            async with grpc.aio.insecure_channel(target) as channel:
+                return await _call(channel, path)
+
+        own_stack.stop_services(["validation_svc"])
+        assert await code_via(gateway) == grpc.StatusCode.UNAVAILABLE
+        await own_stack.start_services(["validation_svc"], extra_env=TEST_SERVICE_ENV)
+        expected = await code_via(backend)
+        assert expected != grpc.StatusCode.UNAVAILABLE
+        restarted = time.monotonic()
+        async with grpc.aio.insecure_channel(gateway) as channel:
+            while (code := await _call(channel, path)) == grpc.StatusCode.UNAVAILABLE:
+                assert time.monotonic() - restarted < 3, "gateway still cannot reach the backend"
+                await asyncio.sleep(0.05)
+        assert code == expected
+
+
+async def _call(channel: grpc.aio.Channel, path: str) -> grpc.StatusCode:
+    try:
+        await channel.unary_unary(path)(b"", timeout=5)
+    except grpc.aio.AioRpcError as error:
+        return error.code()
+    return grpc.StatusCode.OK

@@ -103,7 +103,10 @@ class LocalStack:
     database_url: str = ""
     nats_url: str = ""
     services: dict[str, ManagedProcess] = field(default_factory=dict)
+    listen: dict[str, str] = field(default_factory=dict)
+    """Where each service binds (CALCWIRE_LISTEN)."""
     endpoints: dict[str, str] = field(default_factory=dict)
+    """Where to reach each service (``host:port``; loopback for a wildcard bind)."""
 
     @property
     def logs(self) -> Path:
@@ -200,21 +203,27 @@ class LocalStack:
         extra_env: Mapping[str, str] | None = None,
         timeout: float = 60.0,
     ) -> None:
-        """Start the services as ``python -m <name>`` and wait until each says SERVING."""
+        """Start the services as ``python -m <name>`` and wait until each says SERVING.
+
+        The backends start first and the gateway once they serve, so that the
+        gateway's first calls find them listening.
+        """
         names = list(names)
-        listens = {}
+        backends = [n for n in names if n != "gateway"]
+        if "gateway" in names and backends:
+            await self.start_services(backends, extra_env=extra_env, timeout=timeout)
+            names = ["gateway"]
         for name in SERVICES:
-            if name not in self.endpoints:
-                listens[name] = self._listen(name)
-                self.endpoints[name] = self._target(listens[name])
+            if name not in self.listen:
+                self.listen[name] = self._listen(name)
+                self.endpoints[name] = self._target(self.listen[name])
         env = self.service_env(extra_env)
         for name in names:
-            listen = listens.get(name) or self.endpoints[name]
             self.services[name] = spawn(
                 name,
                 [sys.executable, "-m", name],
                 log=self.logs / f"{name}.log",
-                env={**env, "CALCWIRE_LISTEN": listen},
+                env={**env, "CALCWIRE_LISTEN": self.listen[name]},
                 die_with_parent=self.die_with_parent,
             )
             self.save()
@@ -270,6 +279,7 @@ class LocalStack:
         state: dict[str, Any] = {
             "database_url": self.database_url,
             "nats_url": self.nats_url,
+            "listen": self.listen,
             "endpoints": self.endpoints,
             "services": {name: p.to_json() for name, p in self.services.items()},
         }
@@ -301,6 +311,7 @@ class LocalStack:
         stack = cls(run_dir=run_dir)
         stack.database_url = state["database_url"]
         stack.nats_url = state["nats_url"]
+        stack.listen = dict(state.get("listen", {}))
         stack.endpoints = dict(state["endpoints"])
         stack.services = {n: ManagedProcess.from_json(p) for n, p in state["services"].items()}
         if "postgres" in state:
