@@ -70,6 +70,7 @@ __all__ = [
     "job_events_stream_config",
     "job_events_subject",
     "keep_in_progress",
+    "pull_loop",
     "work_consumer_config",
     "work_message_id",
     "work_stream_config",

@@ -70,11 +70,13 @@ __all__ = [
     "REQUEST_ID_METADATA_KEY",
     "TENANT_METADATA_KEY",
     "Registry",
+    "RequestContextInterceptor",
     "Runtime",
     "ServiceHost",
     "ServiceSpec",
     "channel_options",
     "main",
+    "request_tenant",
     "serve",
     "server_options",
 ]
@@ -234,15 +236,28 @@ def channel_options(settings: Settings) -> list[tuple[str, Any]]:
 async def _request_context(
     context: grpc.aio.ServicerContext[Any, Any], method: str
 ) -> AsyncIterator[None]:
-    metadata = {
-        key: value for key, value in (context.invocation_metadata() or ()) if isinstance(value, str)
-    }
     bind_ids(
-        request_id=metadata.get(REQUEST_ID_METADATA_KEY) or uuid.uuid4().hex,
+        request_id=_metadata_value(context, REQUEST_ID_METADATA_KEY) or uuid.uuid4().hex,
         rpc_method=method,
-        tenant=metadata.get(TENANT_METADATA_KEY) or DEFAULT_TENANT,
+        tenant=request_tenant(context),
     )
     yield
+
+
+def _metadata_value(context: grpc.aio.ServicerContext[Any, Any], key: str) -> str | None:
+    for name, value in context.invocation_metadata() or ():
+        if name == key and isinstance(value, str):
+            return value
+    return None
+
+
+def request_tenant(context: grpc.aio.ServicerContext[Any, Any]) -> str:
+    """The tenant a call acts for: ``x-calcwire-tenant`` metadata, else ``default``.
+
+    Until issue 6 the backends take the header as given; then only the
+    gateway, with its secret, may set it.
+    """
+    return _metadata_value(context, TENANT_METADATA_KEY) or DEFAULT_TENANT
 
 
 class RequestContextInterceptor(AroundInterceptor):

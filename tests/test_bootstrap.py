@@ -19,7 +19,7 @@ from calcwire.config import load_settings
 from calcwire.devstack import health_status
 from calcwire.logs import configure_logging, get_logger
 from calcwire.messaging import pull_loop
-from calcwire.server import Registry, Runtime, ServiceHost, ServiceSpec
+from calcwire.server import Registry, Runtime, ServiceHost, ServiceSpec, request_tenant
 
 
 @pytest.fixture
@@ -150,7 +150,7 @@ def echo_setup(seen: list[str]) -> Callable[[Runtime, Registry], None]:
 
     async def echo(request: bytes, context: grpc.aio.ServicerContext[bytes, bytes]) -> bytes:
         get_logger("tests.echo").info("echo called")
-        return request
+        return request_tenant(context).encode()
 
     async def worker(stopping: asyncio.Event) -> None:
         seen.append("worker ran")
@@ -239,3 +239,15 @@ class TestRequestContext:
             "/t.Echo/Call",
         )
         assert second["tenant"] == "default" and len(str(second["request_id"])) == 32  # generated
+
+    async def test_request_tenant(self, nats_url: str) -> None:
+        host = await start_echo(nats_url, "server", [])
+        try:
+            async with grpc.aio.insecure_channel(f"127.0.0.1:{host.port}") as channel:
+                echo = channel.unary_unary("/t.Echo/Call")
+                assert (
+                    await echo(b"", timeout=5, metadata=(("x-calcwire-tenant", "acme"),)) == b"acme"
+                )
+                assert await echo(b"", timeout=5) == b"default"
+        finally:
+            await host.stop()
