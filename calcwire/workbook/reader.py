@@ -137,6 +137,7 @@ class WorkbookReader:
     calc: CalcSettings
     date1904: bool
     external_links: list[ExternalLink]
+    application: str
     package: PackageInfo
 
     def __init__(self, source: Source, *, limits: PackageLimits = DEFAULT_LIMITS) -> None:
@@ -196,6 +197,7 @@ class WorkbookReader:
             calc=self.calc,
             external_links=list(self.external_links),
             date1904=self.date1904,
+            application=self.application,
         )
 
     def read_sheet(self, name: str) -> Sheet:
@@ -281,6 +283,7 @@ class WorkbookReader:
         self._ns = "{" + ns + "}"
         q = self._ns
         rels = self._rels(wb_part)
+        self.application = self._read_application()
 
         pr = root.find(f"{q}workbookPr")
         self.date1904 = pr is not None and (pr.get("date1904") or "") in _TRUE
@@ -336,6 +339,16 @@ class WorkbookReader:
                 self.external_links.append(self._read_external_link(index, target))
             else:
                 self.external_links.append(ExternalLink(index=index, target=""))
+
+    def _read_application(self) -> str:
+        """The program that saved the file, from docProps/app.xml (Mac Excel has its own CHAR)."""
+        for kind, target, external in self._rels("").values():
+            if kind == "extended-properties" and not external and target in self._names:
+                root = self._xml(target)
+                for el in root:
+                    if isinstance(el.tag, str) and el.tag.endswith("}Application"):
+                        return (el.text or "").strip()
+        return ""
 
     def _read_shared_strings(self, part: str | None) -> list[str]:
         if part is None or part not in self._names:
@@ -558,6 +571,10 @@ class _SheetParser:
                 else:
                     raise _bad_cell(sheet_name, crow, col, f"cell type {t!r}")
 
+                if f_el is not None and not f_el.text and f_el.get("t") in (None, "normal"):
+                    # An empty <f/>: Excel writes one on each cell a volatile dynamic array
+                    # spills into. It is no formula: the anchor's array_ref covers the cell.
+                    f_el = None
                 if f_el is None:
                     if value is None:
                         continue  # formatted but empty
