@@ -38,6 +38,9 @@ class Book:
         self.max_col: list[int] = []
         self.get = self.values.get
         self.dyn_get = self.values.get
+        #: Results that stay valid while no cell value changes (criteria masks of
+        #: SUMIFS & co.); None disables memoising (cycles being iterated).
+        self.memo: dict[Any, Any] | None = {}
         values = self.values
         for s, sheet in enumerate(workbook.sheets):
             base = s << SHEET_SHIFT
@@ -83,6 +86,11 @@ class Book:
         self.max_row.append(max_row)
         self.max_col.append(max_col)
         return index
+
+    def new_epoch(self) -> None:
+        """Cell values are about to change outside plan order: forget memoised results."""
+        if self.memo is not None:
+            self.memo = {}
 
     # -- extent ----------------------------------------------------------------
 

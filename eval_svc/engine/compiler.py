@@ -103,14 +103,24 @@ def is_special(name: str) -> bool:
 
 @dataclass(slots=True)
 class CompiledShape:
-    """The compiled functions of one formula shape, or why it cannot be computed."""
+    """The compiled functions of one formula template, or why it cannot be computed.
 
-    value: Callable[[int], Any] | None
+    ``value(k, p)`` computes the cell with key ``k`` whose reference slots
+    hold the keys ``p``; ``deps(k)`` lists what the template reads besides
+    its slots (references inside defined names), or is None. ``param_sheets``
+    gives each slot's sheet; ``cell_slots`` are slots read as single cells and
+    ``area_slots`` the first slot of each area (its corners are two slots).
+    """
+
+    value: Callable[[int, tuple[int, ...]], Any] | None
     deps: Callable[[int], tuple[tuple[int, ...], tuple[tuple[int, int, int, int, int], ...]]] | None
     volatile: bool
     dynamic: bool
     unsupported: str | None
     source: str
+    param_sheets: tuple[int, ...] = ()
+    cell_slots: tuple[int, ...] = ()
+    area_slots: tuple[int, ...] = ()
 
 
 class _Unsupported(Exception):
@@ -120,9 +130,12 @@ class _Unsupported(Exception):
 class _Gen:
     """Generates the Python expression of one formula."""
 
-    def __init__(self, env: dict[str, Any], sheet: int, array_mode: bool) -> None:
+    def __init__(self, env: dict[str, Any], sheet: int, array_mode: bool, nparams: int = 0) -> None:
         self.env = env
         self.sheet = sheet
+        self.param_sheets: list[int] = [sheet] * nparams
+        self.cell_slots: list[int] = []
+        self.area_slots: list[int] = []
         self.base = "A" if array_mode else "V"
         self.cells: list[str] = []
         self.ranges: list[str] = []
@@ -193,12 +206,24 @@ class _Gen:
         if t is ArrayLit:
             return self.const(Array([list(r) for r in node.rows]))  # type: ignore[union-attr]
         if t is CellRef:
-            ke = self.key_expr(node)  # type: ignore[arg-type]
-            self.cells.append(ke)
+            slot = node.slot  # type: ignore[union-attr]
+            if slot >= 0:
+                ke = f"p[{slot}]"
+                self.param_sheets[slot] = self.sheet if node.sheet is None else node.sheet  # type: ignore[union-attr]
+                self.cell_slots.append(slot)
+            else:
+                ke = self.key_expr(node)  # type: ignore[arg-type]
+                self.cells.append(ke)
             if mode == "R":
                 return f"_cref({ke})"
             return f"_g({ke})"
         if t is Area:
+            slot = node.slot  # type: ignore[union-attr]
+            if slot >= 0:
+                sheet = self.sheet if node.sheet is None else node.sheet  # type: ignore[union-attr]
+                self.param_sheets[slot] = self.param_sheets[slot + 1] = sheet
+                self.area_slots.append(slot)
+                return self.from_ref(f"_rngk(p[{slot}], p[{slot + 1}])", mode)
             parts = self.area_parts(node)  # type: ignore[arg-type]
             self.ranges.append(f"({parts})")
             ref = f"_rng({parts})"
@@ -451,8 +476,8 @@ class ShapeCompiler:
     def __init__(self, env: dict[str, Any]) -> None:
         self.env = env
 
-    def compile(self, node: Node, sheet: int, array_mode: bool) -> CompiledShape:
-        gen = _Gen(self.env, sheet, array_mode)
+    def compile(self, node: Node, sheet: int, array_mode: bool, nparams: int = 0) -> CompiledShape:
+        gen = _Gen(self.env, sheet, array_mode, nparams)
         try:
             body = gen.expr(node, "A" if array_mode else "V")
             if not array_mode and type(node) is Binary and node.op in ("+", "-"):
@@ -467,16 +492,25 @@ class ShapeCompiler:
         prologue = "    r = (k >> 15) & 2097151\n    c = k & 32767\n" if gen.uses_rc else ""
         cells = ", ".join(gen.cells)
         ranges = ", ".join(gen.ranges)
-        source = (
-            f"def _value(k):\n{prologue}    return {top}\n"
-            f"def _deps(k):\n{prologue}"
-            f"    return ({cells}{',' if gen.cells else ''}), ({ranges}{',' if gen.ranges else ''})\n"
-        )
+        source = f"def _value(k, p):\n{prologue}    return {top}\n"
+        if gen.cells or gen.ranges:
+            source += (
+                f"def _deps(k):\n{prologue}"
+                f"    return ({cells}{',' if gen.cells else ''}), ({ranges}{',' if gen.ranges else ''})\n"
+            )
         scope: dict[str, Any] = {}
         try:
             exec(compile(source, "<formula>", "exec"), self.env, scope)  # noqa: S102
         except (SyntaxError, RecursionError, MemoryError) as exc:
             return CompiledShape(None, None, False, False, f"cannot compile formula: {exc}", source)
         return CompiledShape(
-            scope["_value"], scope["_deps"], gen.volatile, gen.dynamic, None, source
+            scope["_value"],
+            scope.get("_deps"),
+            gen.volatile,
+            gen.dynamic,
+            None,
+            source,
+            tuple(gen.param_sheets),
+            tuple(gen.cell_slots),
+            tuple(gen.area_slots),
         )

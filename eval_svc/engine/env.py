@@ -272,6 +272,21 @@ def _union_op(a: Any, b: Any) -> Any:
     return MultiRef(refs)
 
 
+def make_range_from_keys(book: Any) -> Callable[[int, int], Ref]:
+    """``_rngk(k1, k2)``: the area between two corner keys (in either order)."""
+
+    def rngk(k1: int, k2: int) -> Ref:
+        r1, c1 = (k1 >> 15) & 0x1FFFFF, k1 & 0x7FFF
+        r2, c2 = (k2 >> 15) & 0x1FFFFF, k2 & 0x7FFF
+        if r1 > r2:
+            r1, r2 = r2, r1
+        if c1 > c2:
+            c1, c2 = c2, c1
+        return Ref(book, k1 >> 36, r1, c1, r2, c2)
+
+    return rngk
+
+
 def base_env() -> dict[str, Any]:
     env: dict[str, Any] = {
         "XlError": XlError,
