@@ -53,6 +53,10 @@ check-breaking: install ## buf breaking against BREAKING_BASE (default: the prev
 	  echo "no breaking change against $(BREAKING_BASE)"; \
 	else echo "no contracts at $(BREAKING_BASE): nothing to break"; fi
 
+.PHONY: deploy-check
+deploy-check: $(INSTALLED) ## Validate deploy/ offline against the Kubernetes schemas, strictly; renders the overlays when kustomize or kubectl is on PATH
+	$(PY) deploy/check.py --quiet
+
 .PHONY: test
-test: install check-protos check-breaking ## Run the whole test suite (installs what it needs)
+test: install check-protos check-breaking deploy-check ## Run the whole test suite (installs what it needs)
 	$(PY) -m pytest -q
