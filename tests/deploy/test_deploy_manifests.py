@@ -16,6 +16,7 @@ import pytest
 from k8s_objects import (
     BACKENDS,
     SECRET_KEYS,
+    SERVICE_SECRET_KEYS,
     SERVICES,
     Obj,
     base_name,
@@ -216,7 +217,7 @@ class TestSecrets:
                 (container,) = containers(one(objects, "Deployment", deployment_name))
                 refs = secret_refs(container)
                 assert {base_name(secret) for secret, _ in refs} == {"calcwire-secrets"}
-                assert {key for _, key in refs} == SECRET_KEYS, (overlay, deployment_name)
+                assert {key for _, key in refs} == SERVICE_SECRET_KEYS[deployment_name], (overlay, deployment_name)
 
     def test_dev_generates_clearly_fake_secrets_that_the_pods_find(self, overlays: dict[str, list[Obj]]) -> None:
         for overlay in ("dev", "dev-keda"):
@@ -377,7 +378,7 @@ class TestNetworkPolicies:
         "eval-svc": ({"gateway"}, set()),
         "validation-svc": ({"gateway", "import-svc"}, set()),
         "postgres": (set(SERVICES), set()),
-        "nats": (set(SERVICES), {"keda"}),
+        "nats": (set(BACKENDS), {"keda"}),
     }
 
     def admitted(self, objects: list[Obj], target: Obj) -> tuple[set[str], set[str], list[Obj]]:
