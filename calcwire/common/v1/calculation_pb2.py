@@ -24,15 +24,15 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$calcwire/common/v1/calculation.proto\x12\x12\x63\x61lcwire.common.v1\"\xa2\x01\n\x13\x43\x61lculationSettings\x12\x31\n\x04mode\x18\x01 \x01(\x0e\x32#.calcwire.common.v1.CalculationMode\x12\x0f\n\x07iterate\x18\x02 \x01(\x08\x12\x15\n\riterate_count\x18\x03 \x01(\x05\x12\x15\n\riterate_delta\x18\x04 \x01(\x01\x12\x19\n\x11\x66ull_calc_on_load\x18\x05 \x01(\x08*\x9e\x01\n\x0f\x43\x61lculationMode\x12 \n\x1c\x43\x41LCULATION_MODE_UNSPECIFIED\x10\x00\x12\x1e\n\x1a\x43\x41LCULATION_MODE_AUTOMATIC\x10\x01\x12,\n(CALCULATION_MODE_AUTOMATIC_EXCEPT_TABLES\x10\x02\x12\x1b\n\x17\x43\x41LCULATION_MODE_MANUAL\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$calcwire/common/v1/calculation.proto\x12\x12\x63\x61lcwire.common.v1\"\xb4\x01\n\x13\x43\x61lculationSettings\x12\x31\n\x04mode\x18\x01 \x01(\x0e\x32#.calcwire.common.v1.CalculationMode\x12\x0f\n\x07iterate\x18\x02 \x01(\x08\x12\x15\n\riterate_count\x18\x03 \x01(\x05\x12\x15\n\riterate_delta\x18\x04 \x01(\x01\x12\x19\n\x11\x66ull_calc_on_load\x18\x05 \x01(\x08\x12\x10\n\x08\x64\x61te1904\x18\x06 \x01(\x08*\x9e\x01\n\x0f\x43\x61lculationMode\x12 \n\x1c\x43\x41LCULATION_MODE_UNSPECIFIED\x10\x00\x12\x1e\n\x1a\x43\x41LCULATION_MODE_AUTOMATIC\x10\x01\x12,\n(CALCULATION_MODE_AUTOMATIC_EXCEPT_TABLES\x10\x02\x12\x1b\n\x17\x43\x41LCULATION_MODE_MANUAL\x10\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'calcwire.common.v1.calculation_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_CALCULATIONMODE']._serialized_start=226
-  _globals['_CALCULATIONMODE']._serialized_end=384
+  _globals['_CALCULATIONMODE']._serialized_start=244
+  _globals['_CALCULATIONMODE']._serialized_end=402
   _globals['_CALCULATIONSETTINGS']._serialized_start=61
-  _globals['_CALCULATIONSETTINGS']._serialized_end=223
+  _globals['_CALCULATIONSETTINGS']._serialized_end=241
 # @@protoc_insertion_point(module_scope)

@@ -27,25 +27,33 @@ from calcwire.jobs.v1 import jobs_pb2 as calcwire_dot_jobs_dot_v1_dot_jobs__pb2
 from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'calcwire/evaluation/v1/evaluation.proto\x12\x16\x63\x61lcwire.evaluation.v1\x1a#calcwire/common/v1/cell_value.proto\x1a\x1b\x63\x61lcwire/jobs/v1/jobs.proto\x1a\x1egoogle/protobuf/duration.proto\"8\n\x14\x45valuateModelRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\";\n\x15\x45valuateModelResponse\x12\"\n\x03job\x18\x01 \x01(\x0b\x32\x15.calcwire.jobs.v1.Job\"l\n\x10\x43\x61lculateRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\x38\n\toverrides\x18\x02 \x03(\x0b\x32%.calcwire.evaluation.v1.InputOverride\x12\x0f\n\x07outputs\x18\x03 \x03(\t\"P\n\rInputOverride\x12\x11\n\treference\x18\x01 \x01(\t\x12,\n\x05value\x18\x02 \x01(\x0b\x32\x1d.calcwire.common.v1.CellValue\"\xa2\x01\n\x11\x43\x61lculateResponse\x12\x34\n\x07outputs\x18\x01 \x03(\x0b\x32#.calcwire.evaluation.v1.OutputValue\x12\x18\n\x10recomputed_cells\x18\x02 \x01(\x03\x12/\n\x0c\x63ompute_time\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x0c\n\x04warm\x18\x04 \x01(\x08\"\xa1\x01\n\x0bOutputValue\x12\x11\n\treference\x18\x01 \x01(\t\x12,\n\x05value\x18\x02 \x01(\x0b\x32\x1d.calcwire.common.v1.CellValue\x12\x32\n\x06values\x18\x03 \x01(\x0b\x32\".calcwire.common.v1.CellValueArray\x12\x1d\n\x15not_computable_reason\x18\x04 \x01(\t2\xe3\x01\n\x11\x45valuationService\x12l\n\rEvaluateModel\x12,.calcwire.evaluation.v1.EvaluateModelRequest\x1a-.calcwire.evaluation.v1.EvaluateModelResponse\x12`\n\tCalculate\x12(.calcwire.evaluation.v1.CalculateRequest\x1a).calcwire.evaluation.v1.CalculateResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'calcwire/evaluation/v1/evaluation.proto\x12\x16\x63\x61lcwire.evaluation.v1\x1a#calcwire/common/v1/cell_value.proto\x1a\x1b\x63\x61lcwire/jobs/v1/jobs.proto\x1a\x1egoogle/protobuf/duration.proto\"\xc2\x01\n\rComputedValue\x12\r\n\x05sheet\x18\x01 \x01(\t\x12\x0b\n\x03row\x18\x02 \x01(\x05\x12\x0e\n\x06\x63olumn\x18\x03 \x01(\x05\x12,\n\x05value\x18\x04 \x01(\x0b\x32\x1d.calcwire.common.v1.CellValue\x12\x35\n\x06status\x18\x05 \x01(\x0e\x32%.calcwire.evaluation.v1.ComputeStatus\x12\x0e\n\x06reason\x18\x06 \x01(\t\x12\x10\n\x08volatile\x18\x07 \x01(\x08\"@\n\x1bStreamComputedValuesRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\x12\n\nbatch_size\x18\x02 \x01(\x05\"U\n\x1cStreamComputedValuesResponse\x12\x35\n\x06values\x18\x01 \x03(\x0b\x32%.calcwire.evaluation.v1.ComputedValue\"8\n\x14\x45valuateModelRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\";\n\x15\x45valuateModelResponse\x12\"\n\x03job\x18\x01 \x01(\x0b\x32\x15.calcwire.jobs.v1.Job\"l\n\x10\x43\x61lculateRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\x38\n\toverrides\x18\x02 \x03(\x0b\x32%.calcwire.evaluation.v1.InputOverride\x12\x0f\n\x07outputs\x18\x03 \x03(\t\"P\n\rInputOverride\x12\x11\n\treference\x18\x01 \x01(\t\x12,\n\x05value\x18\x02 \x01(\x0b\x32\x1d.calcwire.common.v1.CellValue\"\xa2\x01\n\x11\x43\x61lculateResponse\x12\x34\n\x07outputs\x18\x01 \x03(\x0b\x32#.calcwire.evaluation.v1.OutputValue\x12\x18\n\x10recomputed_cells\x18\x02 \x01(\x03\x12/\n\x0c\x63ompute_time\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x0c\n\x04warm\x18\x04 \x01(\x08\"\xa1\x01\n\x0bOutputValue\x12\x11\n\treference\x18\x01 \x01(\t\x12,\n\x05value\x18\x02 \x01(\x0b\x32\x1d.calcwire.common.v1.CellValue\x12\x32\n\x06values\x18\x03 \x01(\x0b\x32\".calcwire.common.v1.CellValueArray\x12\x1d\n\x15not_computable_reason\x18\x04 \x01(\t*\x8c\x01\n\rComputeStatus\x12\x1e\n\x1a\x43OMPUTE_STATUS_UNSPECIFIED\x10\x00\x12\x1b\n\x17\x43OMPUTE_STATUS_COMPUTED\x10\x01\x12!\n\x1d\x43OMPUTE_STATUS_NOT_COMPUTABLE\x10\x02\x12\x1b\n\x17\x43OMPUTE_STATUS_CIRCULAR\x10\x03\x32\xe9\x02\n\x11\x45valuationService\x12l\n\rEvaluateModel\x12,.calcwire.evaluation.v1.EvaluateModelRequest\x1a-.calcwire.evaluation.v1.EvaluateModelResponse\x12`\n\tCalculate\x12(.calcwire.evaluation.v1.CalculateRequest\x1a).calcwire.evaluation.v1.CalculateResponse\x12\x83\x01\n\x14StreamComputedValues\x12\x33.calcwire.evaluation.v1.StreamComputedValuesRequest\x1a\x34.calcwire.evaluation.v1.StreamComputedValuesResponse0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'calcwire.evaluation.v1.evaluation_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_EVALUATEMODELREQUEST']._serialized_start=165
-  _globals['_EVALUATEMODELREQUEST']._serialized_end=221
-  _globals['_EVALUATEMODELRESPONSE']._serialized_start=223
-  _globals['_EVALUATEMODELRESPONSE']._serialized_end=282
-  _globals['_CALCULATEREQUEST']._serialized_start=284
-  _globals['_CALCULATEREQUEST']._serialized_end=392
-  _globals['_INPUTOVERRIDE']._serialized_start=394
-  _globals['_INPUTOVERRIDE']._serialized_end=474
-  _globals['_CALCULATERESPONSE']._serialized_start=477
-  _globals['_CALCULATERESPONSE']._serialized_end=639
-  _globals['_OUTPUTVALUE']._serialized_start=642
-  _globals['_OUTPUTVALUE']._serialized_end=803
-  _globals['_EVALUATIONSERVICE']._serialized_start=806
-  _globals['_EVALUATIONSERVICE']._serialized_end=1033
+  _globals['_COMPUTESTATUS']._serialized_start=1156
+  _globals['_COMPUTESTATUS']._serialized_end=1296
+  _globals['_COMPUTEDVALUE']._serialized_start=166
+  _globals['_COMPUTEDVALUE']._serialized_end=360
+  _globals['_STREAMCOMPUTEDVALUESREQUEST']._serialized_start=362
+  _globals['_STREAMCOMPUTEDVALUESREQUEST']._serialized_end=426
+  _globals['_STREAMCOMPUTEDVALUESRESPONSE']._serialized_start=428
+  _globals['_STREAMCOMPUTEDVALUESRESPONSE']._serialized_end=513
+  _globals['_EVALUATEMODELREQUEST']._serialized_start=515
+  _globals['_EVALUATEMODELREQUEST']._serialized_end=571
+  _globals['_EVALUATEMODELRESPONSE']._serialized_start=573
+  _globals['_EVALUATEMODELRESPONSE']._serialized_end=632
+  _globals['_CALCULATEREQUEST']._serialized_start=634
+  _globals['_CALCULATEREQUEST']._serialized_end=742
+  _globals['_INPUTOVERRIDE']._serialized_start=744
+  _globals['_INPUTOVERRIDE']._serialized_end=824
+  _globals['_CALCULATERESPONSE']._serialized_start=827
+  _globals['_CALCULATERESPONSE']._serialized_end=989
+  _globals['_OUTPUTVALUE']._serialized_start=992
+  _globals['_OUTPUTVALUE']._serialized_end=1153
+  _globals['_EVALUATIONSERVICE']._serialized_start=1299
+  _globals['_EVALUATIONSERVICE']._serialized_end=1660
 # @@protoc_insertion_point(module_scope)

@@ -45,6 +45,11 @@ class EvaluationServiceStub:
                 request_serializer=calcwire_dot_evaluation_dot_v1_dot_evaluation__pb2.CalculateRequest.SerializeToString,
                 response_deserializer=calcwire_dot_evaluation_dot_v1_dot_evaluation__pb2.CalculateResponse.FromString,
                 _registered_method=True)
+        self.StreamComputedValues = channel.unary_stream(
+                '/calcwire.evaluation.v1.EvaluationService/StreamComputedValues',
+                request_serializer=calcwire_dot_evaluation_dot_v1_dot_evaluation__pb2.StreamComputedValuesRequest.SerializeToString,
+                response_deserializer=calcwire_dot_evaluation_dot_v1_dot_evaluation__pb2.StreamComputedValuesResponse.FromString,
+                _registered_method=True)
 
 
 class EvaluationServiceServicer:
@@ -73,6 +78,17 @@ class EvaluationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def StreamComputedValues(self, request, context):
+        """Streams the values of a model's latest evaluation, formula cell by
+        formula cell, in batches (sheet order, then row by row).
+
+        Errors: NOT_FOUND for a model; FAILED_PRECONDITION (NOT_EVALUATED) for a
+        model that has not been evaluated yet.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_EvaluationServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -85,6 +101,11 @@ def add_EvaluationServiceServicer_to_server(servicer, server):
                     servicer.Calculate,
                     request_deserializer=calcwire_dot_evaluation_dot_v1_dot_evaluation__pb2.CalculateRequest.FromString,
                     response_serializer=calcwire_dot_evaluation_dot_v1_dot_evaluation__pb2.CalculateResponse.SerializeToString,
+            ),
+            'StreamComputedValues': grpc.unary_stream_rpc_method_handler(
+                    servicer.StreamComputedValues,
+                    request_deserializer=calcwire_dot_evaluation_dot_v1_dot_evaluation__pb2.StreamComputedValuesRequest.FromString,
+                    response_serializer=calcwire_dot_evaluation_dot_v1_dot_evaluation__pb2.StreamComputedValuesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -142,6 +163,33 @@ class EvaluationService:
             '/calcwire.evaluation.v1.EvaluationService/Calculate',
             calcwire_dot_evaluation_dot_v1_dot_evaluation__pb2.CalculateRequest.SerializeToString,
             calcwire_dot_evaluation_dot_v1_dot_evaluation__pb2.CalculateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StreamComputedValues(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/calcwire.evaluation.v1.EvaluationService/StreamComputedValues',
+            calcwire_dot_evaluation_dot_v1_dot_evaluation__pb2.StreamComputedValuesRequest.SerializeToString,
+            calcwire_dot_evaluation_dot_v1_dot_evaluation__pb2.StreamComputedValuesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -56,6 +56,11 @@ class ValidationServiceStub:
                 request_serializer=calcwire_dot_validation_dot_v1_dot_validation__pb2.ListUncalculatedRequest.SerializeToString,
                 response_deserializer=calcwire_dot_validation_dot_v1_dot_validation__pb2.ListUncalculatedResponse.FromString,
                 _registered_method=True)
+        self.ListCellResults = channel.unary_unary(
+                '/calcwire.validation.v1.ValidationService/ListCellResults',
+                request_serializer=calcwire_dot_validation_dot_v1_dot_validation__pb2.ListCellResultsRequest.SerializeToString,
+                response_deserializer=calcwire_dot_validation_dot_v1_dot_validation__pb2.ListCellResultsResponse.FromString,
+                _registered_method=True)
         self.BatchGetCellResults = channel.unary_unary(
                 '/calcwire.validation.v1.ValidationService/BatchGetCellResults',
                 request_serializer=calcwire_dot_validation_dot_v1_dot_validation__pb2.BatchGetCellResultsRequest.SerializeToString,
@@ -102,6 +107,14 @@ class ValidationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListCellResults(self, request, context):
+        """Lists validation results in sheet order, then row by row, filtered by
+        sheet and status.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def BatchGetCellResults(self, request, context):
         """Returns the validation results of the given cells (for example to show a
         page of cells with their status).
@@ -132,6 +145,11 @@ def add_ValidationServiceServicer_to_server(servicer, server):
                     servicer.ListUncalculated,
                     request_deserializer=calcwire_dot_validation_dot_v1_dot_validation__pb2.ListUncalculatedRequest.FromString,
                     response_serializer=calcwire_dot_validation_dot_v1_dot_validation__pb2.ListUncalculatedResponse.SerializeToString,
+            ),
+            'ListCellResults': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCellResults,
+                    request_deserializer=calcwire_dot_validation_dot_v1_dot_validation__pb2.ListCellResultsRequest.FromString,
+                    response_serializer=calcwire_dot_validation_dot_v1_dot_validation__pb2.ListCellResultsResponse.SerializeToString,
             ),
             'BatchGetCellResults': grpc.unary_unary_rpc_method_handler(
                     servicer.BatchGetCellResults,
@@ -249,6 +267,33 @@ class ValidationService:
             '/calcwire.validation.v1.ValidationService/ListUncalculated',
             calcwire_dot_validation_dot_v1_dot_validation__pb2.ListUncalculatedRequest.SerializeToString,
             calcwire_dot_validation_dot_v1_dot_validation__pb2.ListUncalculatedResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCellResults(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/calcwire.validation.v1.ValidationService/ListCellResults',
+            calcwire_dot_validation_dot_v1_dot_validation__pb2.ListCellResultsRequest.SerializeToString,
+            calcwire_dot_validation_dot_v1_dot_validation__pb2.ListCellResultsResponse.FromString,
             options,
             channel_credentials,
             insecure,
