@@ -95,11 +95,11 @@ class _StrictLoader(yaml.SafeLoader):
 def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> Obj:
     seen: set[Any] = set()
     for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+        key = loader.construct_object(key_node, deep=deep)
         if key in seen:
             raise YamlError(f"line {key_node.start_mark.line + 1}: key {key!r} appears twice")
         seen.add(key)
-    return loader.construct_mapping(node, deep=deep)
+    return {str(key): value for key, value in loader.construct_mapping(node, deep=deep).items()}
 
 
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
@@ -115,7 +115,9 @@ def load_yaml_documents(text: str, source: str = "<text>") -> list[Obj]:
         raise YamlError(f"{source}: {exc}") from None
     for index, document in enumerate(documents):
         if not isinstance(document, dict):
-            raise YamlError(f"{source}: document {index + 1} is a {type(document).__name__}, not a mapping")
+            raise YamlError(
+                f"{source}: document {index + 1} is a {type(document).__name__}, not a mapping"
+            )
     return documents
 
 
@@ -126,7 +128,9 @@ def kubernetes_versions() -> tuple[str, ...]:
 
 
 def describe(obj: Obj) -> str:
-    metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    metadata = obj.get("metadata")
+    if not isinstance(metadata, dict):
+        metadata = {}
     return f"{obj.get('kind', '<no kind>')}/{metadata.get('name', '<no name>')}"
 
 
@@ -177,11 +181,19 @@ def scan_kustomizations(deploy_dir: Path) -> Kustomizations:
             found.problems.append(f"{where}: {exc}")
             continue
         if document.get("kind", "Kustomization") not in KUSTOMIZE_KINDS:
-            found.problems.append(f"{where}: kind {document.get('kind')!r} is not Kustomization or Component")
+            found.problems.append(
+                f"{where}: kind {document.get('kind')!r} is not Kustomization or Component"
+            )
         base = path.parent
         for entry in _entries(document.get("resources")):
-            if not isinstance(entry, str) or "://" in entry or entry.startswith(("github.com/", "git@")):
-                found.problems.append(f"{where}: resource {entry!r} is not a local path (deploy/ must work offline)")
+            if (
+                not isinstance(entry, str)
+                or "://" in entry
+                or entry.startswith(("github.com/", "git@"))
+            ):
+                found.problems.append(
+                    f"{where}: resource {entry!r} is not a local path (deploy/ must work offline)"
+                )
             elif (base / entry).is_file():
                 found.resources.add((base / entry).resolve())
         for entry in _entries(document.get("patches")):
@@ -216,7 +228,9 @@ def render(directory: Path, kustomize: Sequence[str]) -> list[Obj]:
             check=False,
         )
     except subprocess.TimeoutExpired:
-        raise RuntimeError(f"{' '.join(kustomize)} {directory}: no answer in {RENDER_TIMEOUT_SECONDS}s") from None
+        raise RuntimeError(
+            f"{' '.join(kustomize)} {directory}: no answer in {RENDER_TIMEOUT_SECONDS}s"
+        ) from None
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(kustomize)} {directory} failed: {done.stderr.strip()}")
     return load_yaml_documents(done.stdout, f"rendered {directory}")
@@ -227,7 +241,9 @@ def render_roots(deploy_dir: Path) -> list[Path]:
     roots = [deploy_dir / "base"]
     overlays = deploy_dir / "overlays"
     if overlays.is_dir():
-        roots += sorted(p for p in overlays.iterdir() if any((p / n).is_file() for n in KUSTOMIZATION_NAMES))
+        roots += sorted(
+            p for p in overlays.iterdir() if any((p / n).is_file() for n in KUSTOMIZATION_NAMES)
+        )
     return [r for r in roots if r.is_dir()]
 
 
@@ -245,7 +261,9 @@ class Report:
         self.lines.append(f"ERROR {text}")
 
 
-def _check_objects(report: Report, objects: Iterable[Obj], source: str, versions: Sequence[str]) -> int:
+def _check_objects(
+    report: Report, objects: Iterable[Obj], source: str, versions: Sequence[str]
+) -> int:
     count = 0
     for obj in objects:
         count += 1
@@ -256,7 +274,12 @@ def _check_objects(report: Report, objects: Iterable[Obj], source: str, versions
     return count
 
 
-def check(deploy_dir: Path, *, versions: Sequence[str] | None = None, kustomize: Sequence[str] | None = None) -> Report:
+def check(
+    deploy_dir: Path,
+    *,
+    versions: Sequence[str] | None = None,
+    kustomize: Sequence[str] | None = None,
+) -> Report:
     """Check ``deploy_dir`` (files, then renders with ``kustomize`` when given)."""
     versions = tuple(versions or kubernetes_versions())
     report = Report()
@@ -300,8 +323,12 @@ def check(deploy_dir: Path, *, versions: Sequence[str] | None = None, kustomize:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
-    parser.add_argument("--deploy-dir", type=Path, default=DEFAULT_DEPLOY_DIR, help="the deploy/ directory to check")
-    parser.add_argument("--no-render", action="store_true", help="check the files only, without kustomize")
+    parser.add_argument(
+        "--deploy-dir", type=Path, default=DEFAULT_DEPLOY_DIR, help="the deploy/ directory to check"
+    )
+    parser.add_argument(
+        "--no-render", action="store_true", help="check the files only, without kustomize"
+    )
     parser.add_argument("--quiet", action="store_true", help="print errors and the verdict only")
     args = parser.parse_args(argv)
 

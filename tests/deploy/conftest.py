@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-from pathlib import Path
 from types import ModuleType
 
 import pytest
+from k8s_objects import DEPLOY_DIR, ROOT, Obj
 
-from k8s_objects import Obj
-
-ROOT = Path(__file__).resolve().parents[2]
-DEPLOY_DIR = ROOT / "deploy"
-NO_KUSTOMIZE = "neither kustomize nor kubectl is on PATH: the rendered overlays cannot be checked here"
+NO_KUSTOMIZE = (
+    "neither kustomize nor kubectl is on PATH: the rendered overlays cannot be checked here"
+)
 
 
 def _load_check_module() -> ModuleType:
@@ -41,7 +39,10 @@ def kustomize(deploy_check: ModuleType) -> list[str]:
 @pytest.fixture(scope="session")
 def renders(deploy_check: ModuleType, kustomize: list[str]) -> dict[str, list[Obj]]:
     """Every overlay (and the base) rendered: 'base', 'dev', 'dev-keda', 'prod'."""
-    return {root.name: deploy_check.render(root, kustomize) for root in deploy_check.render_roots(DEPLOY_DIR)}
+    return {
+        root.name: deploy_check.render(root, kustomize)
+        for root in deploy_check.render_roots(DEPLOY_DIR)
+    }
 
 
 @pytest.fixture(scope="session")

@@ -1,14 +1,28 @@
-"""Small readers of Kubernetes objects (plain dicts) for the deploy tests."""
+"""Small readers of Kubernetes objects (plain dicts) for the deploy tests, and where things are.
+
+(Test modules import from here, never from ``conftest``: with several conftest.py
+files in the suite, ``import conftest`` may find another one.)
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
 from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+DEPLOY_DIR = ROOT / "deploy"
 
 Obj = dict[str, Any]
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob")
-CLUSTER_SCOPED_KINDS = ("Namespace", "ClusterRole", "ClusterRoleBinding", "PersistentVolume", "StorageClass")
+CLUSTER_SCOPED_KINDS = (
+    "Namespace",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "PersistentVolume",
+    "StorageClass",
+)
 
 # The four calcwire services: Deployment name -> Python package run by `python -m`.
 SERVICES = {
@@ -77,7 +91,11 @@ def matches(selector: Mapping[str, Any] | None, labels: Mapping[str, str]) -> bo
         if labels.get(key) != value:
             return False
     for expression in selector.get("matchExpressions", []):
-        key, operator, values = expression["key"], expression["operator"], expression.get("values", [])
+        key, operator, values = (
+            expression["key"],
+            expression["operator"],
+            expression.get("values", []),
+        )
         if operator == "In" and labels.get(key) not in values:
             return False
         if operator == "NotIn" and labels.get(key) in values:

@@ -12,8 +12,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-
-from conftest import DEPLOY_DIR, ROOT
+from k8s_objects import DEPLOY_DIR, ROOT
 
 CHECK = [sys.executable, str(DEPLOY_DIR / "check.py")]
 
@@ -34,23 +33,43 @@ def edit(path: Path, old: str, new: str) -> None:
 
 class TestOnTheRepository:
     def test_make_deploy_check_passes(self) -> None:
-        done = subprocess.run(["make", "--no-print-directory", "deploy-check"], cwd=ROOT,
-                              capture_output=True, text=True, timeout=300)
+        done = subprocess.run(
+            ["make", "--no-print-directory", "deploy-check"],
+            cwd=ROOT,
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert done.returncode == 0, done.stdout + done.stderr
         assert "deploy-check: OK" in done.stdout
 
     def test_checks_every_overlay_when_kustomize_is_there(self, kustomize: list[str]) -> None:
-        done = subprocess.run(CHECK, capture_output=True, text=True, timeout=300)
+        done = subprocess.run(CHECK, check=False, capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stdout
-        for root in ("deploy/base", "deploy/overlays/dev", "deploy/overlays/dev-keda", "deploy/overlays/prod"):
+        for root in (
+            "deploy/base",
+            "deploy/overlays/dev",
+            "deploy/overlays/dev-keda",
+            "deploy/overlays/prod",
+        ):
             assert f"render  {root}:" in done.stdout
 
     def test_without_kustomize_it_says_rendering_was_skipped(self, tmp_path: Path) -> None:
         # A PATH with the Python interpreter's directory only: no kubectl, no kustomize.
-        done = subprocess.run(CHECK, capture_output=True, text=True, timeout=300,
-                              env={"PATH": str(tmp_path)})
+        done = subprocess.run(
+            CHECK,
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env={"PATH": str(tmp_path)},
+        )
         assert done.returncode == 0, done.stdout
-        assert "SKIPPED rendering the overlays: neither kustomize nor kubectl is on PATH" in done.stdout
+        assert (
+            "SKIPPED rendering the overlays: neither kustomize nor kubectl is on PATH"
+            in done.stdout
+        )
         assert "render  " not in done.stdout
 
     def test_validates_against_oldest_and_newest_kubernetes(self, deploy_check: ModuleType) -> None:
@@ -79,20 +98,47 @@ class TestOffline:
         assert attempts == []
         assert any(line.startswith("file    ") for line in report.lines)
 
+    def test_make_deploy_check_passes_without_any_network(self) -> None:
+        """The whole check, kustomize included, in a network namespace that has no interface up."""
+        if (
+            shutil.which("unshare") is None
+            or subprocess.run(
+                ["unshare", "-n", "true"], check=False, capture_output=True
+            ).returncode
+            != 0
+        ):
+            pytest.skip("cannot create a network namespace here (unshare -n needs privileges)")
+        done = subprocess.run(
+            ["unshare", "-n", *CHECK], check=False, capture_output=True, text=True, timeout=300
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "deploy-check: OK" in done.stdout
+
 
 class TestCatchesBrokenManifests:
     """Each test breaks one thing in a copy of deploy/ and expects the check to say so."""
 
     def run_check(self, deploy_copy: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([*CHECK, "--deploy-dir", str(deploy_copy), *extra],
-                              capture_output=True, text=True, timeout=300)
+        return subprocess.run(
+            [*CHECK, "--deploy-dir", str(deploy_copy), *extra],
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
 
     def test_unknown_field(self, deploy_copy: Path) -> None:
-        edit(deploy_copy / "base/gateway.yaml", "          imagePullPolicy: IfNotPresent\n",
-             "          imagePullPolicy: IfNotPresent\n          imagePullPolcy: Always\n")
+        edit(
+            deploy_copy / "base/gateway.yaml",
+            "          imagePullPolicy: IfNotPresent\n",
+            "          imagePullPolicy: IfNotPresent\n          imagePullPolcy: Always\n",
+        )
         done = self.run_check(deploy_copy, "--no-render")
         assert done.returncode == 1
-        assert "deploy/base/gateway.yaml: Deployment/gateway: spec.template.spec.containers.0:" in done.stdout
+        assert (
+            "deploy/base/gateway.yaml: Deployment/gateway: spec.template.spec.containers.0:"
+            in done.stdout
+        )
         assert "'imagePullPolcy' was unexpected" in done.stdout
 
     def test_misspelt_probe_is_an_unknown_field(self, deploy_copy: Path) -> None:
@@ -108,28 +154,52 @@ class TestCatchesBrokenManifests:
         assert "Deployment/import-svc: spec.replicas: 'two' is not of type 'integer'" in done.stdout
 
     def test_wrong_type_deep_inside(self, deploy_copy: Path) -> None:
-        edit(deploy_copy / "overlays/dev/nats/statefulset.yaml", "failureThreshold: 60", "failureThreshold: lots")
+        edit(
+            deploy_copy / "overlays/dev/nats/statefulset.yaml",
+            "failureThreshold: 60",
+            "failureThreshold: lots",
+        )
         done = self.run_check(deploy_copy, "--no-render")
         assert done.returncode == 1
-        assert "StatefulSet/nats: spec.template.spec.containers.0.startupProbe.failureThreshold" in done.stdout
+        assert (
+            "StatefulSet/nats: spec.template.spec.containers.0.startupProbe.failureThreshold"
+            in done.stdout
+        )
 
     def test_missing_required_field(self, deploy_copy: Path) -> None:
-        edit(deploy_copy / "base/gateway.yaml", "        - name: gateway\n          image: calcwire\n",
-             "        - image: calcwire\n")
+        edit(
+            deploy_copy / "base/gateway.yaml",
+            "        - name: gateway\n          image: calcwire\n",
+            "        - image: calcwire\n",
+        )
         done = self.run_check(deploy_copy, "--no-render")
         assert done.returncode == 1
-        assert "Deployment/gateway: spec.template.spec.containers.0: 'name' is a required property" in done.stdout
+        assert (
+            "Deployment/gateway: spec.template.spec.containers.0: 'name' is a required property"
+            in done.stdout
+        )
 
     def test_kind_without_a_schema(self, deploy_copy: Path) -> None:
-        edit(deploy_copy / "base/eval-svc-hpa.yaml", "kind: HorizontalPodAutoscaler", "kind: HorizontalPodAutoscalar")
+        edit(
+            deploy_copy / "base/eval-svc-hpa.yaml",
+            "kind: HorizontalPodAutoscaler",
+            "kind: HorizontalPodAutoscalar",
+        )
         done = self.run_check(deploy_copy, "--no-render")
         assert done.returncode == 1
-        assert "no schema for apiVersion 'autoscaling/v2' kind 'HorizontalPodAutoscalar'" in done.stdout
+        assert (
+            "no schema for apiVersion 'autoscaling/v2' kind 'HorizontalPodAutoscalar'"
+            in done.stdout
+        )
 
     def test_api_version_the_oldest_release_lacks(self, deploy_check: ModuleType) -> None:
         """flowcontrol v1beta3 is in Kubernetes 1.29 but was removed in 1.32."""
-        flow_schema = {"apiVersion": "flowcontrol.apiserver.k8s.io/v1beta3", "kind": "FlowSchema",
-                  "metadata": {"name": "x"}, "spec": {"priorityLevelConfiguration": {"name": "y"}}}
+        flow_schema = {
+            "apiVersion": "flowcontrol.apiserver.k8s.io/v1beta3",
+            "kind": "FlowSchema",
+            "metadata": {"name": "x"},
+            "spec": {"priorityLevelConfiguration": {"name": "y"}},
+        }
         oldest, newest = deploy_check.kubernetes_versions()
         assert deploy_check.validate_object(flow_schema, [oldest]) == []
         problems = deploy_check.validate_object(flow_schema, [oldest, newest])
@@ -138,33 +208,49 @@ class TestCatchesBrokenManifests:
         assert problems[0].endswith(f"(Kubernetes {newest})")
 
     def test_repeated_key(self, deploy_copy: Path) -> None:
-        edit(deploy_copy / "base/validation-svc.yaml", "      enableServiceLinks: false\n",
-             "      enableServiceLinks: false\n      enableServiceLinks: true\n")
+        edit(
+            deploy_copy / "base/validation-svc.yaml",
+            "      enableServiceLinks: false\n",
+            "      enableServiceLinks: false\n      enableServiceLinks: true\n",
+        )
         done = self.run_check(deploy_copy, "--no-render")
         assert done.returncode == 1
         assert "key 'enableServiceLinks' appears twice" in done.stdout
 
     def test_file_no_kustomization_uses(self, deploy_copy: Path) -> None:
-        (deploy_copy / "base/forgotten.yaml").write_text((deploy_copy / "base/serviceaccount.yaml").read_text())
+        (deploy_copy / "base/forgotten.yaml").write_text(
+            (deploy_copy / "base/serviceaccount.yaml").read_text()
+        )
         done = self.run_check(deploy_copy, "--no-render")
         assert done.returncode == 1
         assert "deploy/base/forgotten.yaml: no kustomization uses this file" in done.stdout
 
     def test_remote_resource(self, deploy_copy: Path) -> None:
-        edit(deploy_copy / "overlays/prod/kustomization.yaml", "  - ../../base\n",
-             "  - ../../base\n  - https://github.com/example/manifests/nats.yaml\n")
+        edit(
+            deploy_copy / "overlays/prod/kustomization.yaml",
+            "  - ../../base\n",
+            "  - ../../base\n  - https://github.com/example/manifests/nats.yaml\n",
+        )
         done = self.run_check(deploy_copy, "--no-render")
         assert done.returncode == 1
         assert "is not a local path (deploy/ must work offline)" in done.stdout
 
-    def test_broken_patch_is_caught_in_the_render(self, deploy_copy: Path, kustomize: list[str]) -> None:
+    def test_broken_patch_is_caught_in_the_render(
+        self, deploy_copy: Path, kustomize: list[str]
+    ) -> None:
         """Patches are partial objects; only the rendered overlay shows a patch's unknown field."""
-        edit(deploy_copy / "overlays/prod/replicas.yaml", "  replicas: 3\n", "  replicas: 3\n  replica: 3\n")
+        edit(
+            deploy_copy / "overlays/prod/replicas.yaml",
+            "  replicas: 3\n",
+            "  replicas: 3\n  replica: 3\n",
+        )
         assert self.run_check(deploy_copy, "--no-render").returncode == 0
         done = self.run_check(deploy_copy)
         assert done.returncode == 1
-        assert "render of deploy/overlays/prod: Deployment/gateway: spec: Additional properties are not allowed" \
+        assert (
+            "render of deploy/overlays/prod: Deployment/gateway: spec: Additional properties are not allowed"
             in done.stdout
+        )
 
     def test_overlay_that_does_not_render(self, deploy_copy: Path, kustomize: list[str]) -> None:
         edit(deploy_copy / "overlays/dev/kustomization.yaml", "  - postgres\n", "  - postgresql\n")

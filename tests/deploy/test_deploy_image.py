@@ -23,11 +23,9 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
+from k8s_objects import ROOT, SERVICES, containers, name, of_kind, pod_spec
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
-
-from conftest import ROOT
-from k8s_objects import SERVICES, containers, name, of_kind, pod_spec
 
 DOCKERFILE = ROOT / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
@@ -87,11 +85,17 @@ def dockerignore_patterns() -> list[str]:
 def _pattern_matches(pattern: str, path: str) -> bool:
     """Docker's rule: a pattern matches a path or any of its parent directories."""
     regex = re.compile(
-        "^" + "".join(
-            ".*" if part == "**" else fnmatch.translate(part).removeprefix("(?s:").removesuffix(")\\Z")
+        "^"
+        + "".join(
+            ".*"
+            if part == "**"
+            else fnmatch.translate(part)
+            .removeprefix("(?s:")
+            .removesuffix(")\\Z")
             .replace(".*", "[^/]*")
             for part in re.split(r"(\*\*)", pattern)
-        ) + "$"
+        )
+        + "$"
     )
     parts = path.split("/")
     return any(regex.match("/".join(parts[:i])) for i in range(1, len(parts) + 1))
@@ -121,7 +125,9 @@ def runtime_closure() -> dict[str, str]:
         for text in metadata.requires(distribution) or []:
             requirement = Requirement(text)
             wanted_extras = extras or frozenset({""})
-            if requirement.marker and not any(requirement.marker.evaluate({"extra": e}) for e in wanted_extras):
+            if requirement.marker and not any(
+                requirement.marker.evaluate({"extra": e}) for e in wanted_extras
+            ):
                 continue
             key = canonicalize_name(requirement.name)
             if key not in found:
@@ -131,7 +137,7 @@ def runtime_closure() -> dict[str, str]:
 
 
 def locked() -> dict[str, str]:
-    pins = {}
+    pins: dict[str, str] = {}
     for line in (ROOT / "requirements.lock").read_text().splitlines():
         if line and not line.startswith("#"):
             package, _, version = line.partition("==")
@@ -161,10 +167,13 @@ class TestDockerfileStructure:
         assert uid.isdigit() and int(uid) > 0, user
         assert gid == "" or (gid.isdigit() and int(gid) > 0), user
 
-    def test_the_deployments_run_as_the_image_user(self, runtime: Stage,
-                                                   resource_files: dict[str, list[dict[str, object]]]) -> None:
+    def test_the_deployments_run_as_the_image_user(
+        self, runtime: Stage, resource_files: dict[str, list[dict[str, object]]]
+    ) -> None:
         uid = int(runtime.commands("USER")[-1].partition(":")[0])
-        deployments = [d for objects in resource_files.values() for d in of_kind(objects, "Deployment")]
+        deployments = [
+            d for objects in resource_files.values() for d in of_kind(objects, "Deployment")
+        ]
         assert {name(d) for d in deployments} == set(SERVICES)
         for deployment in deployments:
             assert pod_spec(deployment)["securityContext"]["runAsUser"] == uid
@@ -176,7 +185,9 @@ class TestDockerfileStructure:
         for command in runtime.commands("RUN"):
             assert "apt-get" not in command and "apk " not in command, command
             assert not re.search(r"pip\s+install", command), command
-            assert "uninstall" in command or "useradd" in command, f"unexpected RUN in the runtime stage: {command}"
+            assert "uninstall" in command or "useradd" in command, (
+                f"unexpected RUN in the runtime stage: {command}"
+            )
         copies = runtime.commands("COPY")
         build = stages[0].name
         assert copies == [f"--from={build} /opt/calcwire /opt/calcwire"]
@@ -187,27 +198,49 @@ class TestDockerfileStructure:
                 assert "[dev]" not in command and "-e ." not in command, command
                 assert not DEV_TOOLS.search(command), command
 
-    def test_dependencies_come_from_the_lock_then_the_project_without_deps(self, stages: list[Stage]) -> None:
+    def test_dependencies_come_from_the_lock_then_the_project_without_deps(
+        self, stages: list[Stage]
+    ) -> None:
         build = stages[0]
         keywords = [(kw, args) for kw, args in build.instructions if kw in ("COPY", "RUN")]
-        installs = [(i, args) for i, (kw, args) in enumerate(keywords) if kw == "RUN" and "install" in args]
+        installs = [
+            (i, args) for i, (kw, args) in enumerate(keywords) if kw == "RUN" and "install" in args
+        ]
         assert len(installs) == 2
         (dependencies_at, dependencies), (project_at, project) = installs
-        assert "--constraint requirements.lock" in dependencies and "--only-binary=:all:" in dependencies
+        assert (
+            "--constraint requirements.lock" in dependencies
+            and "--only-binary=:all:" in dependencies
+        )
         assert re.search(r"pip .*install [^&]*--no-deps [^&]*\.\s", project), project
-        lock_copied = next(i for i, (kw, args) in enumerate(keywords) if kw == "COPY" and "requirements.lock" in args)
-        sources_copied = min(i for i, (kw, args) in enumerate(keywords) if kw == "COPY" and "calcwire" in args)
+        lock_copied = next(
+            i
+            for i, (kw, args) in enumerate(keywords)
+            if kw == "COPY" and "requirements.lock" in args
+        )
+        sources_copied = min(
+            i for i, (kw, args) in enumerate(keywords) if kw == "COPY" and "calcwire" in args
+        )
         # The dependency layer depends on the lock and pyproject.toml only, not on the code.
         assert lock_copied < dependencies_at < sources_copied < project_at
 
-    def test_runtime_requirements_are_the_projects_dependencies(self, stages: list[Stage], tmp_path: Path) -> None:
+    def test_runtime_requirements_are_the_projects_dependencies(
+        self, stages: list[Stage], tmp_path: Path
+    ) -> None:
         """Runs the Dockerfile's own snippet that lists what to install."""
-        (dependencies,) = [args for kw, args in stages[0].instructions if kw == "RUN" and "tomllib" in args]
+        (dependencies,) = [
+            args for kw, args in stages[0].instructions if kw == "RUN" and "tomllib" in args
+        ]
         snippet = re.search(r"python -c '([^']*)'", dependencies)
         assert snippet
         shutil.copy(ROOT / "pyproject.toml", tmp_path)
-        done = subprocess.run([sys.executable, "-c", snippet[1]], cwd=tmp_path, capture_output=True, text=True,
-                              check=True)
+        done = subprocess.run(
+            [sys.executable, "-c", snippet[1]],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
         assert done.stdout.split("\n")[:-1] == project["dependencies"]
 
@@ -235,27 +268,36 @@ class TestBuildContext:
                 *sources, _ = shlex.split(args)
                 for source in sources:
                     assert (ROOT / source).exists(), source
-                    assert any(p == source or p.startswith(source + "/") for p in context), \
+                    assert any(p == source or p.startswith(source + "/") for p in context), (
                         f"{source} is copied but .dockerignore keeps it out of the build context"
+                    )
         for unwanted in ("tests/", "deploy/", "protos/", ".git", "node_modules/", "Makefile"):
             assert not any(p.startswith(unwanted) for p in context), unwanted
 
     def test_dockerignore_keeps_out_what_a_working_tree_accumulates(self) -> None:
         patterns = dockerignore_patterns()
-        for path in ("calcwire/__pycache__/values.cpython-311.pyc", "gateway/x.pyc", ".venv/bin/python",
-                     "calcwire.egg-info/PKG-INFO", ".run/pg/data"):
+        for path in (
+            "calcwire/__pycache__/values.cpython-311.pyc",
+            "gateway/x.pyc",
+            ".venv/bin/python",
+            "calcwire.egg-info/PKG-INFO",
+            ".run/pg/data",
+        ):
             assert not in_build_context(path, patterns), path
         for path in ("calcwire/values.py", "pyproject.toml", "import_svc/__init__.py"):
             assert in_build_context(path, patterns), path
 
     def test_every_package_of_the_project_is_copied(self, stages: list[Stage]) -> None:
-        include = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"][
-            "include"]
+        include = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"][
+            "packages"
+        ]["find"]["include"]
         copied = {shlex.split(args)[0] for kw, args in stages[0].instructions if kw == "COPY"}
         for pattern in include:
             assert pattern.rstrip("*") in copied, pattern
 
-    def test_the_project_builds_from_the_context_into_a_complete_wheel(self, tmp_path: Path) -> None:
+    def test_the_project_builds_from_the_context_into_a_complete_wheel(
+        self, tmp_path: Path
+    ) -> None:
         """What the image's `pip install --no-deps .` installs holds every file of the packages (SQL too)."""
         patterns = dockerignore_patterns()
         context = tmp_path / "context"
@@ -264,9 +306,23 @@ class TestBuildContext:
             (context / path).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / path, context / path)
         done = subprocess.run(
-            [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
-             "--disable-pip-version-check", "--wheel-dir", str(tmp_path / "wheels"), str(context)],
-            capture_output=True, text=True, timeout=300,
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "wheel",
+                "--quiet",
+                "--no-deps",
+                "--no-build-isolation",
+                "--disable-pip-version-check",
+                "--wheel-dir",
+                str(tmp_path / "wheels"),
+                str(context),
+            ],
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
         assert done.returncode == 0, done.stderr
         (wheel,) = (tmp_path / "wheels").glob("calcwire-*.whl")
@@ -286,4 +342,6 @@ class TestLock:
         unpinned = sorted(set(closure) - set(pins))
         assert unpinned == [], f"runtime dependencies missing from requirements.lock: {unpinned}"
         for package, version in closure.items():
-            assert pins[package] == version, f"{package}: installed {version}, locked {pins[package]}"
+            assert pins[package] == version, (
+                f"{package}: installed {version}, locked {pins[package]}"
+            )

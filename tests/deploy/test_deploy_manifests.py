@@ -9,9 +9,8 @@ from __future__ import annotations
 import base64
 import re
 from collections.abc import Iterator
+from typing import ClassVar
 from urllib.parse import urlsplit
-
-import pytest
 
 from k8s_objects import (
     BACKENDS,
@@ -58,7 +57,9 @@ def effective(container: Obj, workload: Obj, key: str) -> object:
     return own[key] if key in own else pod_spec(workload).get("securityContext", {}).get(key)
 
 
-def assert_container_is_production_ready(where: str, container: Obj, workload: Obj, *, rendered: bool) -> None:
+def assert_container_is_production_ready(
+    where: str, container: Obj, workload: Obj, *, rendered: bool
+) -> None:
     is_init = container in pod_spec(workload).get("initContainers", [])
     if not is_init:
         for probe in ("readinessProbe", "livenessProbe"):
@@ -67,22 +68,34 @@ def assert_container_is_production_ready(where: str, container: Obj, workload: O
     for bound in ("requests", "limits"):
         for resource in ("cpu", "memory"):
             assert resource in resources.get(bound, {}), f"{where}: no {resource} {bound}"
-    assert effective(container, workload, "runAsNonRoot") is True, f"{where}: runAsNonRoot is not true"
+    assert effective(container, workload, "runAsNonRoot") is True, (
+        f"{where}: runAsNonRoot is not true"
+    )
     run_as_user = effective(container, workload, "runAsUser")
     assert isinstance(run_as_user, int) and run_as_user > 0, f"{where}: runAsUser {run_as_user!r}"
     security = container.get("securityContext", {})
-    assert security.get("allowPrivilegeEscalation") is False, f"{where}: privilege escalation allowed"
+    assert security.get("allowPrivilegeEscalation") is False, (
+        f"{where}: privilege escalation allowed"
+    )
     assert security.get("readOnlyRootFilesystem") is True, f"{where}: writable root filesystem"
     assert security.get("privileged") in (None, False), f"{where}: privileged"
-    assert security.get("capabilities", {}).get("drop") == ["ALL"], f"{where}: capabilities not all dropped"
+    assert security.get("capabilities", {}).get("drop") == ["ALL"], (
+        f"{where}: capabilities not all dropped"
+    )
     assert not security.get("capabilities", {}).get("add"), f"{where}: capabilities added"
     seccomp = effective(container, workload, "seccompProfile")
-    assert isinstance(seccomp, dict) and seccomp.get("type") == "RuntimeDefault", f"{where}: seccomp {seccomp!r}"
-    if rendered:  # in the files, calcwire's image is a bare name that kustomize's `images` completes
+    assert isinstance(seccomp, dict) and seccomp.get("type") == "RuntimeDefault", (
+        f"{where}: seccomp {seccomp!r}"
+    )
+    if (
+        rendered
+    ):  # in the files, calcwire's image is a bare name that kustomize's `images` completes
         image = str(container.get("image", ""))
         last = image.rpartition("/")[2]
         tag = last.rpartition(":")[2] if ":" in last else ""
-        assert "@sha256:" in image or tag not in ("", "latest"), f"{where}: image {image!r} has no fixed tag"
+        assert "@sha256:" in image or tag not in ("", "latest"), (
+            f"{where}: image {image!r} has no fixed tag"
+        )
 
 
 class TestEveryContainer:
@@ -104,29 +117,41 @@ class TestEveryContainer:
         for path, objects in resource_files.items():
             for workload in workloads(objects):
                 for container in containers(workload):
-                    assert_container_is_production_ready(f"{path}: {name(workload)}", container, workload,
-                                                         rendered=False)
+                    assert_container_is_production_ready(
+                        f"{path}: {name(workload)}", container, workload, rendered=False
+                    )
                     checked += 1
         assert checked == 6  # the four services, PostgreSQL, NATS
 
     def test_pods_mount_no_service_account_token(self, overlays: dict[str, list[Obj]]) -> None:
         for overlay, objects in overlays.items():
             for workload in workloads(objects):
-                assert pod_spec(workload).get("automountServiceAccountToken") is False, (overlay, name(workload))
+                assert pod_spec(workload).get("automountServiceAccountToken") is False, (
+                    overlay,
+                    name(workload),
+                )
 
     def test_the_namespace_enforces_the_restricted_pod_security_standard(
         self, overlays: dict[str, list[Obj]]
     ) -> None:
         for overlay, objects in overlays.items():
             namespace = one(objects, "Namespace", OVERLAY_NAMESPACES[overlay])
-            assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+            assert (
+                namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"]
+                == "restricted"
+            )
 
-    def test_every_namespaced_object_is_in_the_overlay_namespace(self, overlays: dict[str, list[Obj]]) -> None:
+    def test_every_namespaced_object_is_in_the_overlay_namespace(
+        self, overlays: dict[str, list[Obj]]
+    ) -> None:
         for overlay, objects in overlays.items():
             for obj in objects:
                 if obj["kind"] != "Namespace":
-                    assert obj["metadata"].get("namespace") == OVERLAY_NAMESPACES[overlay], (overlay, obj["kind"],
-                                                                                            name(obj))
+                    assert obj["metadata"].get("namespace") == OVERLAY_NAMESPACES[overlay], (
+                        overlay,
+                        obj["kind"],
+                        name(obj),
+                    )
 
 
 class TestServices:
@@ -152,12 +177,20 @@ class TestServices:
                 (container,) = containers(one(objects, "Deployment", deployment_name))
                 listen_port = port_of(env_of(container, maps)["CALCWIRE_LISTEN"])
                 assert listen_port == SERVICE_PORTS[deployment_name]
-                assert env_of(container, maps)["CALCWIRE_LISTEN"].startswith("0.0.0.0:"), "must be reachable"
+                assert env_of(container, maps)["CALCWIRE_LISTEN"].startswith("0.0.0.0:"), (
+                    "must be reachable"
+                )
                 assert [p["containerPort"] for p in container["ports"]] == [listen_port]
                 for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
-                    assert container[probe]["grpc"]["port"] == listen_port, (overlay, deployment_name, probe)
+                    assert container[probe]["grpc"]["port"] == listen_port, (
+                        overlay,
+                        deployment_name,
+                        probe,
+                    )
 
-    def test_termination_grace_covers_the_shutdown_grace(self, renders: dict[str, list[Obj]]) -> None:
+    def test_termination_grace_covers_the_shutdown_grace(
+        self, renders: dict[str, list[Obj]]
+    ) -> None:
         """A job stage must have CALCWIRE_SHUTDOWN_GRACE_SECONDS to finish or hand its message back."""
         for overlay, objects in renders.items():
             maps = config_maps(objects)
@@ -168,21 +201,36 @@ class TestServices:
                 pre_stop = container["lifecycle"]["preStop"]["exec"]["command"]
                 assert pre_stop[0] == "sleep"
                 needed = int(pre_stop[1]) + grace + CLOSING_SECONDS
-                assert pod_spec(deployment)["terminationGracePeriodSeconds"] >= needed + 5, (overlay, deployment_name)
+                assert pod_spec(deployment)["terminationGracePeriodSeconds"] >= needed + 5, (
+                    overlay,
+                    deployment_name,
+                )
 
     def test_configuration_is_production_and_only_variables_the_runtime_reads(
         self, renders: dict[str, list[Obj]]
     ) -> None:
-        known = {"CALCWIRE_ENV", "CALCWIRE_LOG_LEVEL", "CALCWIRE_LISTEN", "CALCWIRE_DB_POOL_MIN",
-                 "CALCWIRE_DB_POOL_MAX", "CALCWIRE_IMPORT_TARGET", "CALCWIRE_EVAL_TARGET",
-                 "CALCWIRE_VALIDATION_TARGET", "CALCWIRE_SHUTDOWN_GRACE_SECONDS",
-                 "CALCWIRE_HEALTH_INTERVAL_SECONDS", "CALCWIRE_MAX_MESSAGE_BYTES", "CALCWIRE_ROLE"}
+        known = {
+            "CALCWIRE_ENV",
+            "CALCWIRE_LOG_LEVEL",
+            "CALCWIRE_LISTEN",
+            "CALCWIRE_DB_POOL_MIN",
+            "CALCWIRE_DB_POOL_MAX",
+            "CALCWIRE_IMPORT_TARGET",
+            "CALCWIRE_EVAL_TARGET",
+            "CALCWIRE_VALIDATION_TARGET",
+            "CALCWIRE_SHUTDOWN_GRACE_SECONDS",
+            "CALCWIRE_HEALTH_INTERVAL_SECONDS",
+            "CALCWIRE_MAX_MESSAGE_BYTES",
+            "CALCWIRE_ROLE",
+        }
         try:
-            from calcwire.config import VARIABLES
+            from calcwire.config import VARIABLES  # type: ignore[import-not-found,unused-ignore]
         except ImportError:  # the runtime has not landed in this branch yet: PLATFORM.md's table
             pass
         else:
-            assert known <= set(VARIABLES), "a variable of PLATFORM.md is missing from calcwire.config"
+            assert known <= set(VARIABLES), (
+                "a variable of PLATFORM.md is missing from calcwire.config"
+            )
             known = set(VARIABLES)
         for overlay, objects in renders.items():
             maps = config_maps(objects)
@@ -191,9 +239,13 @@ class TestServices:
                 environment = env_of(container, maps)
                 assert environment["CALCWIRE_ENV"] == "production"
                 unknown = {v for v in environment if v.startswith("CALCWIRE_")} - known
-                assert not unknown, f"{overlay}/{deployment_name}: variables no one reads: {unknown}"
+                assert not unknown, (
+                    f"{overlay}/{deployment_name}: variables no one reads: {unknown}"
+                )
                 for variable in environment:
-                    assert variable not in SECRET_KEYS, f"{variable} must come from a Secret, not a ConfigMap"
+                    assert variable not in SECRET_KEYS, (
+                        f"{variable} must come from a Secret, not a ConfigMap"
+                    )
 
     def test_configuration_changes_roll_the_pods(self, renders: dict[str, list[Obj]]) -> None:
         """ConfigMaps are generated with a content hash in their names."""
@@ -205,27 +257,38 @@ class TestServices:
         for overlay, objects in renders.items():
             budgets = of_kind(objects, "PodDisruptionBudget")
             for workload in of_kind(objects, "Deployment"):
-                covering = [b for b in budgets if matches(b["spec"]["selector"], pod_labels(workload))]
+                covering = [
+                    b for b in budgets if matches(b["spec"]["selector"], pod_labels(workload))
+                ]
                 assert len(covering) == 1, (overlay, name(workload))
                 assert covering[0]["spec"].get("maxUnavailable") == 1
 
 
 class TestSecrets:
-    def test_services_read_the_three_secrets_from_calcwire_secrets(self, renders: dict[str, list[Obj]]) -> None:
+    def test_services_read_the_three_secrets_from_calcwire_secrets(
+        self, renders: dict[str, list[Obj]]
+    ) -> None:
         for overlay, objects in renders.items():
             for deployment_name in SERVICES:
                 (container,) = containers(one(objects, "Deployment", deployment_name))
                 refs = secret_refs(container)
                 assert {base_name(secret) for secret, _ in refs} == {"calcwire-secrets"}
-                assert {key for _, key in refs} == SERVICE_SECRET_KEYS[deployment_name], (overlay, deployment_name)
+                assert {key for _, key in refs} == SERVICE_SECRET_KEYS[deployment_name], (
+                    overlay,
+                    deployment_name,
+                )
 
-    def test_dev_generates_clearly_fake_secrets_that_the_pods_find(self, overlays: dict[str, list[Obj]]) -> None:
+    def test_dev_generates_clearly_fake_secrets_that_the_pods_find(
+        self, overlays: dict[str, list[Obj]]
+    ) -> None:
         for overlay in ("dev", "dev-keda"):
             objects = overlays[overlay]
             secrets = {name(s): s for s in of_kind(objects, "Secret")}
             for label, container in all_containers(objects):
                 for secret, key in secret_refs(container):
-                    assert secret in secrets, f"{overlay}: {label} reads a Secret {secret} that is not there"
+                    assert secret in secrets, (
+                        f"{overlay}: {label} reads a Secret {secret} that is not there"
+                    )
                     assert key is None or key in secrets[secret]["data"], (overlay, label, key)
             calcwire_secrets = [s for s in secrets if base_name(s) == "calcwire-secrets"]
             assert len(calcwire_secrets) == 1
@@ -234,7 +297,9 @@ class TestSecrets:
             assert "dev-only-insecure" in values["CALCWIRE_GATEWAY_SECRET"]
             assert "dev-only-insecure" in (urlsplit(values["DATABASE_URL"]).password or "")
 
-    def test_prod_holds_no_secret_and_expects_calcwire_secrets(self, overlays: dict[str, list[Obj]]) -> None:
+    def test_prod_holds_no_secret_and_expects_calcwire_secrets(
+        self, overlays: dict[str, list[Obj]]
+    ) -> None:
         objects = overlays["prod"]
         assert of_kind(objects, "Secret") == []
         for label, container in all_containers(objects):
@@ -244,13 +309,17 @@ class TestSecrets:
 class TestDevDependencies:
     """The dev overlay's PostgreSQL and NATS, and the URLs that point at them."""
 
-    def test_stateful_sets_keep_their_data_on_volume_claims(self, overlays: dict[str, list[Obj]]) -> None:
+    def test_stateful_sets_keep_their_data_on_volume_claims(
+        self, overlays: dict[str, list[Obj]]
+    ) -> None:
         objects = overlays["dev"]
         for set_name, mount in (("postgres", "/var/lib/postgresql/data"), ("nats", "/data")):
             stateful_set = one(objects, "StatefulSet", set_name)
             (claim,) = stateful_set["spec"]["volumeClaimTemplates"]
             (container,) = containers(stateful_set)
-            assert {"name": claim["metadata"]["name"], "mountPath": mount} in container["volumeMounts"]
+            assert {"name": claim["metadata"]["name"], "mountPath": mount} in container[
+                "volumeMounts"
+            ]
             service = one(objects, "Service", stateful_set["spec"]["serviceName"])
             assert service["spec"].get("clusterIP") == "None"
             assert matches({"matchLabels": service["spec"]["selector"]}, pod_labels(stateful_set))
@@ -262,9 +331,14 @@ class TestDevDependencies:
         assert url.hostname == "postgres.calcwire-dev.svc.cluster.local"
         assert url.port in [p["port"] for p in one(objects, "Service", "postgres")["spec"]["ports"]]
         assert (url.username, url.password, url.path.lstrip("/")) == (
-            credentials["POSTGRES_USER"], credentials["POSTGRES_PASSWORD"], credentials["POSTGRES_DB"])
+            credentials["POSTGRES_USER"],
+            credentials["POSTGRES_PASSWORD"],
+            credentials["POSTGRES_DB"],
+        )
 
-    def test_nats_url_points_at_the_dev_nats_with_jetstream(self, overlays: dict[str, list[Obj]]) -> None:
+    def test_nats_url_points_at_the_dev_nats_with_jetstream(
+        self, overlays: dict[str, list[Obj]]
+    ) -> None:
         objects = overlays["dev"]
         url = urlsplit(secret_values(objects, "calcwire-secrets")["NATS_URL"])
         assert url.hostname == "nats.calcwire-dev.svc.cluster.local"
@@ -273,17 +347,25 @@ class TestDevDependencies:
         assert re.search(r"^jetstream\s*\{", nats_conf, re.MULTILINE)
         assert re.search(rf"^port:\s*{url.port}$", nats_conf, re.MULTILINE)
 
-    def test_postgres_accepts_every_pool_at_its_largest(self, overlays: dict[str, list[Obj]]) -> None:
+    def test_postgres_accepts_every_pool_at_its_largest(
+        self, overlays: dict[str, list[Obj]]
+    ) -> None:
         """Sum over pods of CALCWIRE_DB_POOL_MAX, the autoscaler's maximum included."""
         objects = overlays["dev"]
         maps = config_maps(objects)
-        autoscalers = {a["spec"]["scaleTargetRef"]["name"]: a for a in of_kind(objects, "HorizontalPodAutoscaler")}
+        autoscalers = {
+            a["spec"]["scaleTargetRef"]["name"]: a
+            for a in of_kind(objects, "HorizontalPodAutoscaler")
+        }
         connections = 0
         for deployment_name in SERVICES:
             deployment = one(objects, "Deployment", deployment_name)
             (container,) = containers(deployment)
-            pods = (autoscalers[deployment_name]["spec"]["maxReplicas"] if deployment_name in autoscalers
-                    else deployment["spec"]["replicas"])
+            pods = (
+                autoscalers[deployment_name]["spec"]["maxReplicas"]
+                if deployment_name in autoscalers
+                else deployment["spec"]["replicas"]
+            )
             # During a rolling update maxSurge adds a pod.
             connections += (pods + 1) * int(env_of(container, maps)["CALCWIRE_DB_POOL_MAX"])
         (postgres,) = containers(one(objects, "StatefulSet", "postgres"))
@@ -310,8 +392,10 @@ class TestLoadBalancing:
     def test_backend_targets_name_headless_services_in_the_overlay_namespace(
         self, overlays: dict[str, list[Obj]]
     ) -> None:
-        pattern = re.compile(r"^dns:///(?P<service>[a-z0-9-]+)\.(?P<namespace>[a-z0-9-]+)\.svc\.cluster\.local:"
-                             r"(?P<port>\d+)$")
+        pattern = re.compile(
+            r"^dns:///(?P<service>[a-z0-9-]+)\.(?P<namespace>[a-z0-9-]+)\.svc\.cluster\.local:"
+            r"(?P<port>\d+)$"
+        )
         for overlay, objects in overlays.items():
             maps = config_maps(objects)
             for client in ("gateway", "import-svc"):
@@ -325,9 +409,13 @@ class TestLoadBalancing:
                     assert target, f"{overlay}/{client}: {variable}={environment[variable]!r}"
                     assert target["namespace"] == OVERLAY_NAMESPACES[overlay]
                     service = one(objects, "Service", target["service"])
-                    assert service["spec"].get("clusterIP") == "None", f"{target['service']} is not headless"
+                    assert service["spec"].get("clusterIP") == "None", (
+                        f"{target['service']} is not headless"
+                    )
                     backend_deployment = one(objects, "Deployment", backend)
-                    assert matches({"matchLabels": service["spec"]["selector"]}, pod_labels(backend_deployment))
+                    assert matches(
+                        {"matchLabels": service["spec"]["selector"]}, pod_labels(backend_deployment)
+                    )
                     # Headless: the client dials the pod's port itself, so it must be the container's.
                     (backend_container,) = containers(backend_deployment)
                     assert int(target["port"]) == backend_container["ports"][0]["containerPort"]
@@ -336,9 +424,14 @@ class TestLoadBalancing:
     def test_every_backend_service_is_headless(self, renders: dict[str, list[Obj]]) -> None:
         for overlay, objects in renders.items():
             for backend in BACKENDS:
-                services = [s for s in of_kind(objects, "Service")
-                            if matches({"matchLabels": s["spec"].get("selector", {})},
-                                       pod_labels(one(objects, "Deployment", backend)))]
+                services = [
+                    s
+                    for s in of_kind(objects, "Service")
+                    if matches(
+                        {"matchLabels": s["spec"].get("selector", {})},
+                        pod_labels(one(objects, "Deployment", backend)),
+                    )
+                ]
                 assert services, f"{overlay}: no Service for {backend}"
                 for service in services:
                     assert service["spec"].get("clusterIP") == "None", (overlay, name(service))
@@ -356,13 +449,20 @@ class TestExposure:
     def test_only_the_gateway_has_an_external_service(self, renders: dict[str, list[Obj]]) -> None:
         for overlay, objects in renders.items():
             for service in self.externally_reachable(objects):
-                selected = [name(w) for w in workloads(objects)
-                            if matches({"matchLabels": service["spec"]["selector"]}, pod_labels(w))]
-                assert selected == ["gateway"], f"{overlay}: Service {name(service)} exposes {selected}"
+                selected = [
+                    name(w)
+                    for w in workloads(objects)
+                    if matches({"matchLabels": service["spec"]["selector"]}, pod_labels(w))
+                ]
+                assert selected == ["gateway"], (
+                    f"{overlay}: Service {name(service)} exposes {selected}"
+                )
             for kind in ("Ingress", "HTTPRoute", "GRPCRoute", "TCPRoute", "TLSRoute"):
                 assert of_kind(objects, kind) == [], f"{overlay}: a {kind} is not expected"
 
-    def test_prod_exposes_the_gateway_through_a_load_balancer(self, overlays: dict[str, list[Obj]]) -> None:
+    def test_prod_exposes_the_gateway_through_a_load_balancer(
+        self, overlays: dict[str, list[Obj]]
+    ) -> None:
         assert [name(s) for s in self.externally_reachable(overlays["prod"])] == ["gateway"]
         for overlay in ("dev", "dev-keda"):
             assert list(self.externally_reachable(overlays[overlay])) == []
@@ -373,7 +473,7 @@ class TestNetworkPolicies:
 
     # workload -> names of the workloads that may connect to it (in the namespace),
     # and of the namespaces allowed in whole.
-    EXPECTED = {
+    EXPECTED: ClassVar[dict[str, tuple[set[str], set[str]]]] = {
         "import-svc": ({"gateway"}, set()),
         "eval-svc": ({"gateway"}, set()),
         "validation-svc": ({"gateway", "import-svc"}, set()),
@@ -388,8 +488,9 @@ class TestNetworkPolicies:
         open_rules: list[Obj] = []
         for policy in of_kind(objects, "NetworkPolicy"):
             spec = policy["spec"]
-            if "Ingress" not in spec.get("policyTypes", ["Ingress"]) or not matches(spec["podSelector"],
-                                                                                    pod_labels(target)):
+            if "Ingress" not in spec.get("policyTypes", ["Ingress"]) or not matches(
+                spec["podSelector"], pod_labels(target)
+            ):
                 continue
             for rule in spec.get("ingress", []):
                 if not rule.get("from"):
@@ -400,15 +501,22 @@ class TestNetworkPolicies:
                         assert "podSelector" not in peer
                         namespaces.update(peer["namespaceSelector"]["matchLabels"].values())
                     else:
-                        peers.update(name(w) for w in workloads(objects) if matches(peer["podSelector"],
-                                                                                    pod_labels(w)))
+                        peers.update(
+                            name(w)
+                            for w in workloads(objects)
+                            if matches(peer["podSelector"], pod_labels(w))
+                        )
         return peers, namespaces, open_rules
 
     def test_default_deny_covers_every_pod(self, renders: dict[str, list[Obj]]) -> None:
         for overlay, objects in renders.items():
-            deny = [p for p in of_kind(objects, "NetworkPolicy")
-                    if p["spec"]["podSelector"] == {} and p["spec"]["policyTypes"] == ["Ingress"]
-                    and not p["spec"].get("ingress")]
+            deny = [
+                p
+                for p in of_kind(objects, "NetworkPolicy")
+                if p["spec"]["podSelector"] == {}
+                and p["spec"]["policyTypes"] == ["Ingress"]
+                and not p["spec"].get("ingress")
+            ]
             assert len(deny) == 1, overlay
 
     def test_every_workload_admits_exactly_its_peers(self, renders: dict[str, list[Obj]]) -> None:
@@ -419,7 +527,9 @@ class TestNetworkPolicies:
                 if workload_name == "gateway":
                     assert open_rules == [{"ports": [{"protocol": "TCP", "port": 50051}]}], overlay
                     continue
-                assert workload_name in self.EXPECTED, f"{overlay}: no expectation for {workload_name}"
+                assert workload_name in self.EXPECTED, (
+                    f"{overlay}: no expectation for {workload_name}"
+                )
                 assert open_rules == [], f"{overlay}: {workload_name} is open to every source"
                 assert (peers, namespaces) == self.EXPECTED[workload_name], (overlay, workload_name)
 
@@ -428,10 +538,19 @@ class TestNetworkPolicies:
             policies = of_kind(objects, "NetworkPolicy")
             for backend in BACKENDS:
                 deployment = one(objects, "Deployment", backend)
-                own = [p for p in policies if p["spec"]["podSelector"]
-                       and matches(p["spec"]["podSelector"], pod_labels(deployment))]
+                own = [
+                    p
+                    for p in policies
+                    if p["spec"]["podSelector"]
+                    and matches(p["spec"]["podSelector"], pod_labels(deployment))
+                ]
                 assert own, f"{overlay}: no NetworkPolicy of its own for {backend}"
-                ports = {port["port"] for p in own for rule in p["spec"]["ingress"] for port in rule["ports"]}
+                ports = {
+                    port["port"]
+                    for p in own
+                    for rule in p["spec"]["ingress"]
+                    for port in rule["ports"]
+                }
                 assert ports == {SERVICE_PORTS[backend]}
 
 
@@ -441,7 +560,11 @@ class TestScaling:
             objects = renders[overlay]
             (autoscaler,) = of_kind(objects, "HorizontalPodAutoscaler")
             spec = autoscaler["spec"]
-            assert spec["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "eval-svc"}
+            assert spec["scaleTargetRef"] == {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "name": "eval-svc",
+            }
             (metric,) = spec["metrics"]
             assert metric["resource"]["name"] == "cpu"
             assert 1 <= spec["minReplicas"] < spec["maxReplicas"]
@@ -455,17 +578,26 @@ class TestScaling:
         for deployment_name in ("gateway", "import-svc", "validation-svc"):
             assert one(renders["prod"], "Deployment", deployment_name)["spec"]["replicas"] >= 2
 
-    def test_keda_scales_eval_on_the_eval_worker_consumer_lag(self, overlays: dict[str, list[Obj]]) -> None:
+    def test_keda_scales_eval_on_the_eval_worker_consumer_lag(
+        self, overlays: dict[str, list[Obj]]
+    ) -> None:
         objects = overlays["dev-keda"]
-        assert of_kind(objects, "HorizontalPodAutoscaler") == [], "KEDA's own autoscaler replaces the CPU one"
+        assert of_kind(objects, "HorizontalPodAutoscaler") == [], (
+            "KEDA's own autoscaler replaces the CPU one"
+        )
         scaled = one(objects, "ScaledObject", "eval-svc")
         spec = scaled["spec"]
         assert spec["scaleTargetRef"]["name"] == "eval-svc"
-        assert spec["minReplicaCount"] >= 1, "eval-svc also serves Calculate calls: never scale it to zero"
+        assert spec["minReplicaCount"] >= 1, (
+            "eval-svc also serves Calculate calls: never scale it to zero"
+        )
         (jetstream,) = [t for t in spec["triggers"] if t["type"] == "nats-jetstream"]
         metadata = jetstream["metadata"]
-        assert (metadata["stream"], metadata["consumer"], metadata["account"]) == ("CALCWIRE_WORK", "eval-worker",
-                                                                                   "$G")
+        assert (metadata["stream"], metadata["consumer"], metadata["account"]) == (
+            "CALCWIRE_WORK",
+            "eval-worker",
+            "$G",
+        )
         assert int(metadata["lagThreshold"]) >= 1
         host, _, port = metadata["natsServerMonitoringEndpoint"].partition(":")
         assert host == f"nats.{OVERLAY_NAMESPACES['dev-keda']}.svc.cluster.local"
