@@ -63,13 +63,15 @@ RUN python -m pip uninstall --yes --quiet pip setuptools wheel \
 COPY --from=build /opt/calcwire /opt/calcwire
 
 # HOME=/tmp: the root filesystem is read-only in Kubernetes and /tmp is a volume there.
+# PYTHONSAFEPATH: `python -m <service>` does not put the working directory on sys.path.
 ENV PATH=/opt/calcwire/bin:$PATH \
     HOME=/tmp \
     PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONSAFEPATH=1 \
     PYTHONUNBUFFERED=1 \
     CALCWIRE_ENV=production
 
-WORKDIR /tmp
+WORKDIR /opt/calcwire
 # Numeric, so that Kubernetes' runAsNonRoot can verify it without /etc/passwd.
 USER 10001:10001
 
