@@ -345,3 +345,7 @@ class TestLock:
             assert pins[package] == version, (
                 f"{package}: installed {version}, locked {pins[package]}"
             )
+
+    def test_the_runtime_needs_no_test_or_lint_tool(self) -> None:
+        """What the image installs (the runtime closure) holds none of the dev extra's tools."""
+        assert [package for package in runtime_closure() if DEV_TOOLS.fullmatch(package)] == []
