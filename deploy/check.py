@@ -72,6 +72,18 @@ CUSTOM_RESOURCES: frozenset[tuple[str, str]] = frozenset(
 
 KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 KUSTOMIZE_KINDS = frozenset({"Kustomization", "Component"})
+# The fields of a kustomization (kustomize v5): kustomize refuses others when it renders;
+# checked here too, for machines without kustomize.
+KUSTOMIZATION_FIELDS = frozenset(
+    {
+        "apiVersion", "kind", "metadata", "resources", "components", "bases", "crds",
+        "namespace", "namePrefix", "nameSuffix", "labels", "commonLabels", "commonAnnotations",
+        "images", "replicas", "patches", "patchesStrategicMerge", "patchesJson6902",
+        "configMapGenerator", "secretGenerator", "generatorOptions", "replacements", "vars",
+        "openapi", "configurations", "generators", "transformers", "validators", "helmCharts",
+        "helmGlobals", "buildMetadata", "sortOptions",
+    }
+)  # fmt: skip
 RENDER_TIMEOUT_SECONDS = 60
 
 Obj = dict[str, Any]
@@ -184,6 +196,8 @@ def scan_kustomizations(deploy_dir: Path) -> Kustomizations:
             found.problems.append(
                 f"{where}: kind {document.get('kind')!r} is not Kustomization or Component"
             )
+        for unknown in sorted(set(document) - KUSTOMIZATION_FIELDS):
+            found.problems.append(f"{where}: {unknown!r} is not a kustomization field")
         base = path.parent
         for entry in _entries(document.get("resources")):
             if (

@@ -225,6 +225,15 @@ class TestCatchesBrokenManifests:
         assert done.returncode == 1
         assert "deploy/base/forgotten.yaml: no kustomization uses this file" in done.stdout
 
+    def test_unknown_kustomization_field(self, deploy_copy: Path) -> None:
+        edit(deploy_copy / "overlays/dev/kustomization.yaml", "\nresources:\n", "\nresource:\n")
+        done = self.run_check(deploy_copy, "--no-render")
+        assert done.returncode == 1
+        assert (
+            "overlays/dev/kustomization.yaml: 'resource' is not a kustomization field"
+            in done.stdout
+        )
+
     def test_remote_resource(self, deploy_copy: Path) -> None:
         edit(
             deploy_copy / "overlays/prod/kustomization.yaml",
