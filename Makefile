@@ -58,5 +58,40 @@ deploy-check: $(INSTALLED) ## Validate deploy/ offline against the Kubernetes sc
 	$(PY) deploy/check.py --quiet
 
 .PHONY: test
-test: install check-protos check-breaking deploy-check ## Run the whole test suite (installs what it needs)
+test: install postgres-binaries check-protos check-breaking deploy-check ## Run the whole test suite (installs what it needs)
 	$(PY) -m pytest -q
+
+# ---------------------------------------------------------------- local stack
+RUN_DIR ?= .run
+STACK_FLAGS ?=
+
+# The stack and the tests run PostgreSQL from the machine's server binaries.
+.PHONY: postgres-binaries
+postgres-binaries: $(INSTALLED)
+	@$(PY) -c 'from calcwire.devstack import postgres_bindir; postgres_bindir()' 2>/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing PostgreSQL server binaries (apt-get install postgresql)"; \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql; \
+	  else \
+	    echo "PostgreSQL server binaries (initdb, postgres) not found: install PostgreSQL" >&2; exit 1; \
+	  fi; }
+
+.PHONY: up
+up: install postgres-binaries ## Start PostgreSQL, NATS and the four services (pids, logs in .run/); wait for SERVING
+	$(PY) -m calcwire.devstack up --run-dir $(RUN_DIR) $(STACK_FLAGS)
+
+.PHONY: down
+down: ## Stop exactly what `make up` started
+	@if [ -x $(PY) ]; then $(PY) -m calcwire.devstack down --run-dir $(RUN_DIR); \
+	else echo "no virtual environment: nothing to stop"; fi
+
+.PHONY: status
+status: ## Health of each service of the stack `make up` started
+	@$(PY) -m calcwire.devstack status --run-dir $(RUN_DIR)
+
+.PHONY: run
+run: up ## The main job (for now: the stack up and SERVING; the pipeline comes with later issues)
+	@echo
+	@echo "The stack is up and every service is SERVING, but the pipeline is not there yet:"
+	@echo "uploading a workbook, evaluating it and validating it come with later issues,"
+	@echo "so make run stops here. The stack keeps running; stop it with: make down"
