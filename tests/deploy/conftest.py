@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+from pathlib import Path
 from types import ModuleType
 
 import pytest
@@ -59,3 +60,42 @@ def resource_files(deploy_check: ModuleType) -> dict[str, list[Obj]]:
         str(path.relative_to(ROOT)): deploy_check.load_yaml_documents(path.read_text(), str(path))
         for path in sorted(used.resources)
     }
+
+
+def _env_file(path: Path) -> dict[str, str]:
+    """A kustomize env file: KEY=VALUE lines, # comments."""
+    pairs = {}
+    for line in path.read_text().splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            key, _, value = line.partition("=")
+            pairs[key.strip()] = value
+    return pairs
+
+
+@pytest.fixture(scope="session")
+def file_objects(deploy_check: ModuleType, resource_files: dict[str, list[Obj]]) -> list[Obj]:
+    """Every object of the manifest files, plus the base's generated ConfigMaps (unhashed
+    names): what the checks that need no overlay can run on without kustomize."""
+    objects = [obj for objs in resource_files.values() for obj in objs]
+    base = DEPLOY_DIR / "base"
+    (kustomization,) = deploy_check.load_yaml_documents((base / "kustomization.yaml").read_text())
+    for generator in kustomization["configMapGenerator"]:
+        data: dict[str, str] = {}
+        for env in generator.get("envs", []):
+            data.update(_env_file(base / env))
+        objects.append(
+            {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": generator["name"]},
+             "data": data}
+        )  # fmt: skip
+    return objects
+
+
+@pytest.fixture(scope="session")
+def manifest_sets(deploy_check: ModuleType, file_objects: list[Obj]) -> dict[str, list[Obj]]:
+    """The manifest files ('files') everywhere, and every render where kustomize is."""
+    sets = {"files": file_objects}
+    command = deploy_check.find_kustomize()
+    if command is not None:
+        for root in deploy_check.render_roots(DEPLOY_DIR):
+            sets[root.name] = deploy_check.render(root, command)
+    return sets
