@@ -66,8 +66,12 @@ bench: install ## Throughput and memory on generated models of 1k to 500k formul
 fidelity-baseline: install ## Record the corpus fidelity figures that the corpus test must not fall below
 	$(PY) tools/fidelity.py --write tests/corpus_baseline.json
 
+.PHONY: deploy-check
+deploy-check: $(INSTALLED) ## Validate deploy/ offline against the Kubernetes schemas, strictly; renders the overlays when kustomize or kubectl is on PATH
+	$(PY) deploy/check.py --quiet
+
 .PHONY: test
-test: install postgres-binaries check-protos check-breaking ## Run the whole test suite (installs what it needs)
+test: install postgres-binaries check-protos check-breaking deploy-check ## Run the whole test suite (installs what it needs)
 	$(PY) -m pytest -q
 
 # ---------------------------------------------------------------- local stack

@@ -17,6 +17,7 @@ from tests_support import TEST_SERVICE_ENV
 
 from calcwire.db import check_database, create_pool
 from calcwire.devstack import BACKENDS, LocalStack, health_status, wait_for_health
+from calcwire.server import LIVENESS_SERVICE
 
 pytestmark = pytest.mark.stack
 
@@ -47,6 +48,9 @@ class TestDependencyOutage:
         assert (
             await health_status(own_stack.endpoints["gateway"]) == "SERVING"
         )  # it has no database
+        # Liveness is about the process, not its dependencies: no restart for an outage.
+        for name in BACKENDS:
+            assert await health_status(own_stack.endpoints[name], LIVENESS_SERVICE) == "SERVING"
 
         await own_stack.start_postgres()
         await wait_all(own_stack, "SERVING")
