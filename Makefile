@@ -103,8 +103,8 @@ status: ## Health of each service of the stack `make up` started
 	@$(PY) -m calcwire.devstack status --run-dir $(RUN_DIR)
 
 .PHONY: run
-run: up ## The main job (for now: the stack up and SERVING; the pipeline comes with later issues)
+run: up sample ## The main job (for now: the stack up, and a generated stale model checked in-process)
 	@echo
-	@echo "The stack is up and every service is SERVING, but the pipeline is not there yet:"
-	@echo "uploading a workbook, evaluating it and validating it come with later issues,"
-	@echo "so make run stops here. The stack keeps running; stop it with: make down"
+	@echo "The stack is up and every service is SERVING; the sample above was checked in-process"
+	@echo "by calcwire check. Uploading it through the gateway (import, evaluation, validation)"
+	@echo "comes with the pipeline issues. The stack keeps running; stop it with: make down"
