@@ -1,0 +1,1 @@
+"""Generated from protos/calcwire/common; do not edit. Regenerate with `make protos`."""

@@ -1,0 +1,1 @@
+"""Generated from protos/calcwire/validation; do not edit. Regenerate with `make protos`."""

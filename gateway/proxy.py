@@ -1,0 +1,211 @@
+"""Forward calls to a backend without decoding them.
+
+Each public method gets a generic handler with identity serializers: request
+and response messages stay the bytes the client and the backend sent. What a
+call carries besides its messages passes through unchanged:
+
+- request metadata, except hop-by-hop and transport headers (``:authority``,
+  ``user-agent``, ``te``, ``grpc-*``...); a request id is added when the client
+  sent none, so the backend's log lines match the gateway's;
+- the deadline (the time left when the call reaches the backend);
+- cancellation, both ways: a client that goes away cancels the backend call,
+  a backend that cancels ends the client's call with CANCELLED;
+- response headers, trailers, and the status with its details (the
+  ``grpc-status-details-bin`` trailer carrying ErrorInfo).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any, NoReturn, TypeAlias
+
+import grpc
+import grpc.aio
+import structlog
+
+from calcwire.server import REQUEST_ID_METADATA_KEY
+from gateway.routes import Route
+
+__all__ = ["forwarding_handler"]
+
+Context: TypeAlias = "grpc.aio.ServicerContext[bytes, bytes]"
+
+# Connection-level headers and those gRPC sets itself: never copied from one hop to the next.
+_HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "transfer-encoding",
+        "upgrade",
+        "te",
+        "host",
+        "user-agent",
+        "content-type",
+        "content-length",
+    }
+)
+
+
+def _end_to_end(metadata: Any) -> tuple[tuple[str, str | bytes], ...]:
+    kept = []
+    for key, value in metadata or ():
+        name = key.lower()
+        if name.startswith((":", "grpc-")) or name in _HOP_BY_HOP:
+            continue
+        kept.append((name, value))
+    return tuple(kept)
+
+
+def _request_metadata(context: Context) -> tuple[tuple[str, str | bytes], ...]:
+    metadata = _end_to_end(context.invocation_metadata())
+    if not any(key == REQUEST_ID_METADATA_KEY for key, _ in metadata):
+        request_id = structlog.contextvars.get_contextvars().get("request_id")
+        if request_id:
+            metadata += ((REQUEST_ID_METADATA_KEY, request_id),)
+    return metadata
+
+
+def _trailers(metadata: Any) -> tuple[tuple[str, str | bytes], ...]:
+    """Trailers to pass back: the backend's, with its status details but no other grpc-* header."""
+    kept = []
+    for key, value in metadata or ():
+        name = key.lower()
+        if name == "grpc-status-details-bin" or not (
+            name.startswith((":", "grpc-")) or name in _HOP_BY_HOP
+        ):
+            kept.append((name, value))
+    return tuple(kept)
+
+
+def _timeout(context: Context) -> float | None:
+    left = context.time_remaining()
+    return None if left is None else max(left, 0.0)
+
+
+class _Forward:
+    """State of one forwarded call: whether response headers went out yet."""
+
+    def __init__(self, context: Context) -> None:
+        self.context = context
+        self.headers_sent = False
+
+    async def send_headers(self, call: grpc.aio.Call) -> None:
+        if self.headers_sent:
+            return
+        self.headers_sent = True
+        headers = _end_to_end(await call.initial_metadata())
+        if headers:
+            await self.context.send_initial_metadata(headers)
+
+    def set_trailers(self, trailers: Any) -> None:
+        kept = _trailers(trailers)
+        if kept:
+            self.context.set_trailing_metadata(kept)
+
+    async def fail(self, error: grpc.aio.AioRpcError) -> NoReturn:
+        if not self.headers_sent:
+            self.headers_sent = True
+            headers = _end_to_end(error.initial_metadata())
+            if headers:
+                await self.context.send_initial_metadata(headers)
+        await self.context.abort(
+            error.code(), error.details() or "", _trailers(error.trailing_metadata())
+        )
+        raise AssertionError("unreachable: abort raises")
+
+
+async def _single_response(call: Any, state: _Forward) -> bytes:
+    """Await a unary-response call, then pass its headers and trailers on."""
+    try:
+        response: bytes = await call
+    except grpc.aio.AioRpcError as error:
+        await state.fail(error)
+    await state.send_headers(call)
+    state.set_trailers(await call.trailing_metadata())
+    return response
+
+
+async def _relay_stream(call: Any, state: _Forward) -> AsyncIterator[bytes]:
+    """Relay a streaming-response call message by message; cancel it if the client goes."""
+    try:
+        await state.send_headers(call)
+        async for response in call:
+            yield response
+        state.set_trailers(await call.trailing_metadata())
+    except grpc.aio.AioRpcError as error:
+        await state.fail(error)
+    finally:
+        call.cancel()  # no-op once finished; stops the backend call when the client went away
+
+
+UnaryHandler = Callable[[Any, "Context"], Awaitable[bytes]]
+StreamHandler = Callable[[Any, "Context"], AsyncIterator[bytes]]
+
+
+def _unary_unary(forward_to: grpc.aio.UnaryUnaryMultiCallable[bytes, bytes]) -> UnaryHandler:
+    async def forward(request: bytes, context: Context) -> bytes:
+        call = forward_to(request, metadata=_request_metadata(context), timeout=_timeout(context))
+        return await _single_response(call, _Forward(context))
+
+    return forward
+
+
+def _stream_unary(forward_to: grpc.aio.StreamUnaryMultiCallable[bytes, bytes]) -> UnaryHandler:
+    async def forward(requests: AsyncIterator[bytes], context: Context) -> bytes:
+        call = forward_to(requests, metadata=_request_metadata(context), timeout=_timeout(context))
+        return await _single_response(call, _Forward(context))
+
+    return forward
+
+
+def _unary_stream(forward_to: grpc.aio.UnaryStreamMultiCallable[bytes, bytes]) -> StreamHandler:
+    async def forward(request: bytes, context: Context) -> AsyncIterator[bytes]:
+        call = forward_to(request, metadata=_request_metadata(context), timeout=_timeout(context))
+        async for response in _relay_stream(call, _Forward(context)):
+            yield response
+
+    return forward
+
+
+def _stream_stream(forward_to: grpc.aio.StreamStreamMultiCallable[bytes, bytes]) -> StreamHandler:
+    async def forward(requests: AsyncIterator[bytes], context: Context) -> AsyncIterator[bytes]:
+        call = forward_to(requests, metadata=_request_metadata(context), timeout=_timeout(context))
+        async for response in _relay_stream(call, _Forward(context)):
+            yield response
+
+    return forward
+
+
+def forwarding_handler(
+    channel: grpc.aio.Channel, routes: Sequence[Route]
+) -> grpc.GenericRpcHandler:
+    """A generic handler forwarding each of ``routes`` (all of one service) over ``channel``.
+
+    No serializers on either side: messages stay bytes from client to backend.
+    """
+    services = {route.service for route in routes}
+    if len(services) != 1:
+        raise ValueError(
+            f"forwarding_handler takes the routes of one service, got {sorted(services)}"
+        )
+    handlers: dict[str, grpc.RpcMethodHandler[Any, Any]] = {}
+    for route in routes:
+        path = route.path
+        if route.kind == "unary_unary":
+            handlers[route.method] = grpc.unary_unary_rpc_method_handler(
+                _unary_unary(channel.unary_unary(path))
+            )
+        elif route.kind == "stream_unary":
+            handlers[route.method] = grpc.stream_unary_rpc_method_handler(
+                _stream_unary(channel.stream_unary(path))
+            )
+        elif route.kind == "unary_stream":
+            handlers[route.method] = grpc.unary_stream_rpc_method_handler(
+                _unary_stream(channel.unary_stream(path))
+            )
+        else:
+            handlers[route.method] = grpc.stream_stream_rpc_method_handler(
+                _stream_stream(channel.stream_stream(path))
+            )
+    return grpc.method_handlers_generic_handler(services.pop(), handlers)

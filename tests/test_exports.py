@@ -1,0 +1,43 @@
+"""Each runtime module says what it exports, and exports what it defines."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+
+import pytest
+
+MODULES = [
+    "calcwire.config",
+    "calcwire.db",
+    "calcwire.devstack",
+    "calcwire.grpc_errors",
+    "calcwire.health_client",
+    "calcwire.logs",
+    "calcwire.messaging",
+    "calcwire.server",
+    "gateway.app",
+    "gateway.backend_health",
+    "gateway.proxy",
+    "gateway.routes",
+]
+
+
+class TestExports:
+    @pytest.mark.parametrize("name", MODULES)
+    def test_all_names_exist(self, name: str) -> None:
+        module = importlib.import_module(name)
+        missing = [n for n in module.__all__ if not hasattr(module, n)]
+        assert missing == []
+
+    @pytest.mark.parametrize("name", MODULES)
+    def test_public_functions_and_classes_are_exported(self, name: str) -> None:
+        module = importlib.import_module(name)
+        defined = {
+            n
+            for n, obj in vars(module).items()
+            if not n.startswith("_")
+            and (inspect.isfunction(obj) or inspect.isclass(obj))
+            and obj.__module__ == module.__name__
+        }
+        assert defined - set(module.__all__) == set()
