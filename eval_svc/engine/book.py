@@ -117,10 +117,7 @@ class Book:
     def external_sheet(self, book: int, sheet: str) -> int | None:
         index = self._external.get((book, sheet.upper()))
         if index is None:
-            link = next((lk for lk in self.workbook.external_links if lk.index == book), None)
-            if link is None or link.sheet_names:
-                return None  # no such book, or a sheet the linked book does not have
-            index = self._add_external_sheet(book, sheet, {})
+            return None  # no such book, or a sheet the linked book does not have
         return index
 
     def is_function(self, name: str) -> bool:

@@ -6,7 +6,8 @@ from typing import Any
 
 from eval_svc.engine.functions._helpers import ErrorResult, grid, integer, opt_num, safe
 from eval_svc.engine.functions._registry import register
-from eval_svc.engine.runtime import CALC, NA, VALUE, Array, Lambda, Ref
+from calcwire.values import XlError
+from eval_svc.engine.runtime import CALC, NA, VALUE, Array, Lambda, Ref, to_number
 
 
 @register("SEQUENCE", "vvvv", returns="x")
@@ -135,3 +136,41 @@ def makearray(rows: Any, cols: Any, fn: Any) -> Any:
     return Array(
         [[_single(f(float(i), float(j))) for j in range(1, nc + 1)] for i in range(1, nr + 1)]
     )
+
+
+def _trim_mode(x: Any) -> int:
+    if x is None:
+        return 3
+    if type(x) is Array or type(x) is Ref:
+        raise ErrorResult(VALUE)
+    n = to_number(x)
+    if isinstance(n, XlError):
+        raise ErrorResult(n)
+    if n != int(n) or not 0 <= n <= 3:
+        raise ErrorResult(VALUE)
+    return int(n)
+
+
+@register("TRIMRANGE", "rss", returns="x")
+@safe
+def trimrange(rng: Any, trim_rows: Any = None, trim_cols: Any = None) -> Any:
+    """The range without its empty leading and/or trailing rows and columns."""
+    rows_mode, cols_mode = _trim_mode(trim_rows), _trim_mode(trim_cols)
+    values = grid(rng)
+    nr, nc = len(values), len(values[0])
+    used_rows = [i for i in range(nr) if any(v is not None for v in values[i])]
+    used_cols = [j for j in range(nc) if any(values[i][j] is not None for i in range(nr))]
+    if not used_rows:
+        return XlError.REF
+    r1, r2, c1, c2 = 0, nr - 1, 0, nc - 1
+    if rows_mode in (1, 3):
+        r1 = used_rows[0]
+    if rows_mode in (2, 3):
+        r2 = used_rows[-1]
+    if cols_mode in (1, 3):
+        c1 = used_cols[0]
+    if cols_mode in (2, 3):
+        c2 = used_cols[-1]
+    if type(rng) is Ref:
+        return rng.sub(rng.r1 + r1, rng.c1 + c1, rng.r1 + r2, rng.c1 + c2)
+    return Array([row[c1 : c2 + 1] for row in values[r1 : r2 + 1]])

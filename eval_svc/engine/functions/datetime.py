@@ -84,13 +84,9 @@ def day(x: Any) -> Any:
 
 def _time_parts(x: Any) -> tuple[int, int, int]:
     s = serial(x)
-    # A microsecond of slack, so 0.5 + 1/24 is 13:00:00 and not 12:59:59.999.
-    at_hours = (s - math.floor(s) + 1e-6 / 86400.0) * 24.0
-    h = math.floor(at_hours)
-    at_mins = (at_hours - h) * 60.0
-    m = math.floor(at_mins)
-    sec = math.floor((at_mins - m) * 60.0)
-    return h % 24, m, sec
+    # Excel rounds the time of day to the nearest second.
+    total = round((s - math.floor(s)) * 86400.0) % 86400
+    return total // 3600, (total % 3600) // 60, total % 60
 
 
 @register("HOUR", "v")
@@ -227,12 +223,14 @@ def datedif(start: Any, end: Any, unit: Any) -> Any:
             float(_days_in_month(py, pm) - d1 + d2) if d1 <= _days_in_month(py, pm) else float(d2)
         )
     if u == "YD":
-        ny = y2 if (m2, d2) >= (m1, d1) else y2 - 1
-        try:
-            anchor = dates.ymd_to_serial(ny, m1, min(d1, _days_in_month(ny, m1)))
-        except ValueError:
+        # Excel counts from the start date to the end's month and day in the start's year
+        # (or the next one), on its own calendar with 29 February 1900.
+        year = y1 if (m2, d2) >= (m1, d1) else y1 + 1
+        last = _days_in_month(year, m2)
+        anchor = dates.ymd_to_serial(year, m2, min(d2, last))
+        if anchor is None:
             return NUM
-        return float(e - (anchor or 0))
+        return float(anchor - s)
     return NUM
 
 
@@ -280,8 +278,10 @@ def isoweeknum(x: Any) -> Any:
     # Excel's own calendar (1900-01-01 a Sunday), so early-1900 serials agree with Excel.
     monday0 = (s + 5) % 7
     thursday = s - monday0 + 3
-    year = dates.serial_to_ymd(max(thursday, 1))[0]
-    jan1 = dates.ymd_to_serial(year, 1, 1) or 0
+    if thursday < 1:
+        return 52.0  # the last ISO week of 1899
+    year_ = dates.serial_to_ymd(thursday)[0]
+    jan1 = dates.ymd_to_serial(year_, 1, 1) or 0
     return float((thursday - jan1) // 7 + 1)
 
 
@@ -316,7 +316,7 @@ def _yearfrac_basis_1(s: int, e: int) -> float:
             denom = 365.0
     else:
         years = range(y1, y2 + 1)
-        denom = sum(366 if _is_leap(y) else 365 for y in years) / len(years)
+        denom = sum(366 if calendar.isleap(y) else 365 for y in years) / len(years)
     return delta / denom
 
 

@@ -209,10 +209,10 @@ def _format_complex(z: complex, suffix: str) -> str:
     return number_to_text(re_part) + im_text
 
 
-def _suffix(*suffixes: str) -> str:
+def _suffix(*suffixes: str, error: XlError = VALUE) -> str:
     used = {s for s in suffixes if s}
     if len(used) > 1:
-        raise ErrorResult(NUM)
+        raise ErrorResult(error)  # "i" and "j" mixed
     return used.pop() if used else "i"
 
 
@@ -309,7 +309,7 @@ def imdiv(a: Any, b: Any) -> Any:
     z2, s2 = _parse_complex(b)
     if z2 == 0:
         return NUM
-    return _format_complex(z1 / z2, _suffix(s1, s2))
+    return _format_complex(z1 / z2, _suffix(s1, s2, error=NUM))
 
 
 @register("IMSUB", "ss")
@@ -317,14 +317,14 @@ def imdiv(a: Any, b: Any) -> Any:
 def imsub(a: Any, b: Any) -> Any:
     z1, s1 = _parse_complex(a)
     z2, s2 = _parse_complex(b)
-    return _format_complex(z1 - z2, _suffix(s1, s2))
+    return _format_complex(z1 - z2, _suffix(s1, s2, error=NUM))
 
 
 def _complex_args(args: tuple[Any, ...]) -> tuple[list[complex], str]:
     values: list[complex] = []
     suffixes: list[str] = []
     for a in args:
-        items = list(present_values(a)) if is_range(a) else [a]
+        items = list(present_values(a)) if is_range(a) else [0.0 if a is None else a]
         for v in items:
             z, s = _parse_complex(v)
             values.append(z)
@@ -347,3 +347,20 @@ def improduct(*args: Any) -> Any:
     for z in values:
         p *= z
     return _format_complex(p, s)
+
+
+@register("DECIMAL", "vv")
+@safe
+def decimal(text_value: Any, radix: Any) -> Any:
+    from eval_svc.engine.functions._helpers import text
+
+    base = math.trunc(num(radix))
+    digits = text(text_value).strip()
+    if not 2 <= base <= 36 or len(digits) > 255:
+        return NUM
+    if not digits:
+        return 0.0
+    try:
+        return float(int(digits, base))
+    except ValueError:
+        return NUM

@@ -302,7 +302,7 @@ def _xnpv(r: float, vs: list[float], ds: list[float]) -> float:
 def xnpv(rate_: Any, values: Any, dates_: Any) -> Any:
     r = num(rate_)
     vs, ds = _paired(values, dates_)
-    if r <= -1:
+    if r <= 0:
         return NUM
     return result(_xnpv(r, vs, ds))
 

@@ -176,6 +176,11 @@ def _type_id(v: Any) -> int:
 
 
 def _key(v: Any) -> Any:
+    return v.lower() if type(v) is str else v
+
+
+def _xkey(v: Any) -> Any:
+    """XMATCH and XLOOKUP fold case fully ("ß" matches "ss"); MATCH only lowercases."""
     return v.casefold() if type(v) is str else v
 
 
@@ -331,14 +336,14 @@ def _xmatch(value: Any, values: list[Any], match_mode: int, search_mode: int) ->
     if value is None:
         vt, vkey = 3, -1.0
     else:
-        vt, vkey = _type_id(value), _key(value)
+        vt, vkey = _type_id(value), _xkey(value)
     rx = None
     if match_mode in (0, 2):
         if vt == 1 and match_mode == 2:
             rx = wildcard_regex(value)
         else:
             match_mode = 0
-    items = [(j, (_type_id(v), _key(v))) for j, v in enumerate(values)]
+    items = [(j, (_type_id(v), _xkey(v))) for j, v in enumerate(values)]
     if match_mode in (0, 2) and abs(search_mode) == 1:
         items = [(j, x) for j, x in items if x[0] == vt]
     target = (vt, vkey)

@@ -368,7 +368,7 @@ def fact(x: Any) -> Any:
 @safe
 def factdouble(x: Any) -> Any:
     n = int(num(x))
-    if n < -1:
+    if n < 0:
         return NUM
     p = 1
     while n > 1:
@@ -409,9 +409,12 @@ def permut(n: Any, k: Any) -> Any:
 def _int_args(args: Any) -> list[int]:
     from eval_svc.engine.functions._helpers import is_range
 
+    from eval_svc.engine.functions._helpers import range_values
+
     for a in args:
-        if not is_range(a) and (a is None or type(a) is str or type(a) is bool):
-            raise ErrorResult(VALUE)  # an Analysis ToolPak function: no text, logicals or blanks
+        for v in range_values(a) if is_range(a) else (a,):
+            if v is None or type(v) is str or type(v) is bool:
+                raise ErrorResult(VALUE)  # an Analysis ToolPak function: no text, logicals or blanks
     out = []
     for v in numbers(args):
         if v < 0:

@@ -223,7 +223,7 @@ def _range_numbers(x: Any) -> list[float]:
 def large(array: Any, k: Any) -> Any:
     num(k)  # an error in k wins over errors in the data
     values = sorted(_range_numbers(array), reverse=True)
-    i = math.ceil(num(k))
+    i = math.trunc(num(k))
     if not 1 <= i <= len(values):
         return NUM
     return values[i - 1]
@@ -234,7 +234,7 @@ def large(array: Any, k: Any) -> Any:
 def small(array: Any, k: Any) -> Any:
     num(k)  # an error in k wins over errors in the data
     values = sorted(_range_numbers(array))
-    i = math.ceil(num(k))
+    i = math.trunc(num(k))
     if not 1 <= i <= len(values):
         return NUM
     return values[i - 1]
