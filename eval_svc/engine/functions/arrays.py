@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from calcwire.values import XlError
 from eval_svc.engine.functions._helpers import ErrorResult, grid, integer, opt_num, safe
 from eval_svc.engine.functions._registry import register
-from calcwire.values import XlError
 from eval_svc.engine.runtime import CALC, NA, VALUE, Array, Lambda, Ref, to_number
 
 

@@ -407,14 +407,14 @@ def permut(n: Any, k: Any) -> Any:
 
 
 def _int_args(args: Any) -> list[int]:
-    from eval_svc.engine.functions._helpers import is_range
-
-    from eval_svc.engine.functions._helpers import range_values
+    from eval_svc.engine.functions._helpers import is_range, range_values
 
     for a in args:
         for v in range_values(a) if is_range(a) else (a,):
             if v is None or type(v) is str or type(v) is bool:
-                raise ErrorResult(VALUE)  # an Analysis ToolPak function: no text, logicals or blanks
+                raise ErrorResult(
+                    VALUE
+                )  # an Analysis ToolPak function: no text, logicals or blanks
     out = []
     for v in numbers(args):
         if v < 0:
