@@ -17,6 +17,7 @@ are the cell's key plus a constant, so evaluating a copy costs no parsing.
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
@@ -121,6 +122,10 @@ class CompiledShape:
     param_sheets: tuple[int, ...] = ()
     cell_slots: tuple[int, ...] = ()
     area_slots: tuple[int, ...] = ()
+    #: What the template reads besides its slots when that does not depend on the cell
+    #: (absolute references inside defined names); ``deps`` is then None.
+    const_cells: tuple[int, ...] = ()
+    const_ranges: tuple[tuple[int, int, int, int, int], ...] = ()
 
 
 class _Unsupported(Exception):
@@ -503,9 +508,15 @@ class ShapeCompiler:
             exec(compile(source, "<formula>", "exec"), self.env, scope)  # noqa: S102
         except (SyntaxError, RecursionError, MemoryError) as exc:
             return CompiledShape(None, None, False, False, f"cannot compile formula: {exc}", source)
+        deps = scope.get("_deps")
+        const_cells: tuple[int, ...] = ()
+        const_ranges: tuple[tuple[int, int, int, int, int], ...] = ()
+        if deps is not None and not re.search(r"\b[krc]\b", cells + " " + ranges):
+            const_cells, const_ranges = deps(0)
+            deps = None
         return CompiledShape(
             scope["_value"],
-            scope.get("_deps"),
+            deps,
             gen.volatile,
             gen.dynamic,
             None,
@@ -513,4 +524,6 @@ class ShapeCompiler:
             tuple(gen.param_sheets),
             tuple(gen.cell_slots),
             tuple(gen.area_slots),
+            const_cells,
+            const_ranges,
         )

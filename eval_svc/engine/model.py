@@ -10,6 +10,7 @@ that depend on changed inputs, in plan order.
 from __future__ import annotations
 
 import bisect
+import operator
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -58,6 +59,9 @@ _PROGRESS_EVERY = 2048
 # A range holding this many formula cells becomes one graph node of its own, so
 # that its many readers do not each carry every cell as a precedent.
 _RANGE_NODE_MIN = 16
+
+
+_row_col = operator.attrgetter("row", "col")
 
 
 def _is_function(name: str) -> bool:
@@ -178,9 +182,8 @@ class CompiledModel:
         total = sum(1 for s in workbook.sheets for c in s.cells if c.formula is not None)
         done = 0
         for s, sheet in enumerate(workbook.sheets):
-            cells = sorted(
-                (c for c in sheet.cells if c.formula is not None), key=lambda c: (c.row, c.col)
-            )
+            cells = [c for c in sheet.cells if c.formula is not None]
+            cells.sort(key=_row_col)
             base = s << SHEET_SHIFT
             for cell in cells:
                 done += 1
@@ -352,8 +355,8 @@ class CompiledModel:
             return (), ()
         compiled = self._shapes[shape]
         k = self._keys[i]
-        cells: tuple[int, ...] = ()
-        ranges: tuple[tuple[int, int, int, int, int], ...] = ()
+        cells: tuple[int, ...] = compiled.const_cells
+        ranges: tuple[tuple[int, int, int, int, int], ...] = compiled.const_ranges
         if compiled.deps is not None:
             cells, ranges = compiled.deps(k)
         p = self._params[i]
@@ -787,6 +790,10 @@ class CompiledModel:
                 compiled = shapes[shape] if shape >= 0 else None
                 if compiled is not None and compiled.deps is None:
                     p = params[i]
+                    for key in compiled.const_cells:
+                        cell_readers.setdefault(key, []).append(i)
+                    for s_, r1, c1, r2, c2 in compiled.const_ranges:
+                        range_readers[s_].append((min(r1, r2), min(c1, c2), max(r1, r2), max(c1, c2), i))
                     for j in compiled.cell_slots:
                         key = p[j]
                         found = cell_readers.get(key)
