@@ -410,6 +410,18 @@ class CompiledModel:
                 precs = [
                     q for q in [get_provider(p[j]) for j in compiled.cell_slots] if q is not None
                 ]
+                if compiled.const_cells or compiled.const_ranges:  # references inside names
+                    for key in compiled.const_cells:
+                        q = get_provider(key)
+                        if q is not None:
+                            precs.append(q)
+                    for rng in compiled.const_ranges:
+                        found = range_cache.get(rng)
+                        if found is None:
+                            found = range_cache[rng] = self._range_precedents(
+                                nodes_in(rng), n, virtual
+                            )
+                        precs.extend(found)
                 for j in compiled.area_slots:
                     k1, k2 = p[j], p[j + 1]
                     rng = (

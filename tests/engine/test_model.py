@@ -245,3 +245,14 @@ class TestProgress:
         wb = make_workbook({"S": {"A1": "=1"}})
         with pytest.raises(Cancelled):
             compile_workbook(wb, progress=cancel)
+
+
+class TestDependencyOrder:
+    def test_names_pointing_at_formula_cells_are_dependencies(self) -> None:
+        # B1 reads A9 only through the name: it must still be computed after A9.
+        cells: dict[str, object] = {"A1": 2.0, "B1": "=Late*10", "C1": "=SUM(Block)"}
+        for r in range(2, 10):
+            cells[f"A{r}"] = f"=A{r - 1}+1"
+        _, results = calculate({"S": cells}, names={"Late": "S!$A$9", "Block": "S!$A$2:$A$9"})
+        assert results["S!B1"].value == 100.0
+        assert results["S!C1"].value == sum(range(3, 11))
