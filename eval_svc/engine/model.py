@@ -393,6 +393,11 @@ class CompiledModel:
         range_cache: dict[tuple[int, int, int, int, int], tuple[int, ...]] = {}
         precedents: list[tuple[int, ...]] = []
         virtual: list[tuple[int, ...]] = []
+        # Readers of constant cells and of ranges of the template fast path, kept for
+        # what-if; the other nodes (and names' references) are indexed on first use.
+        cell_readers: dict[int, list[int]] = {}
+        range_readers: list[tuple[tuple[int, int, int, int, int], int]] = []
+        slow: list[int] = []
         kinds = self._kinds
         shapes = self._shapes
         shape_of = self._shape_of
@@ -407,9 +412,18 @@ class CompiledModel:
             if compiled is not None and compiled.deps is None:
                 # the common case: everything read is in the cell's slots
                 p = params[i]
-                precs = [
-                    q for q in [get_provider(p[j]) for j in compiled.cell_slots] if q is not None
-                ]
+                precs = []
+                for j in compiled.cell_slots:
+                    key = p[j]
+                    q = get_provider(key)
+                    if q is not None:
+                        precs.append(q)
+                    else:  # a constant cell: remember who reads it, for what-if
+                        found_readers = cell_readers.get(key)
+                        if found_readers is None:
+                            cell_readers[key] = [i]
+                        else:
+                            found_readers.append(i)
                 if compiled.const_cells or compiled.const_ranges:  # references inside names
                     for key in compiled.const_cells:
                         q = get_provider(key)
@@ -431,11 +445,13 @@ class CompiledModel:
                         (k2 >> ROW_SHIFT) & 0x1FFFFF,
                         k2 & 0x7FFF,
                     )
+                    range_readers.append((rng, i))
                     found = range_cache.get(rng)
                     if found is None:
                         found = range_cache[rng] = self._range_precedents(nodes_in(rng), n, virtual)
                     precs.extend(found)
             else:
+                slow.append(i)
                 cells, ranges = self._node_deps(i)
                 precs = []
                 for key in cells:
@@ -452,6 +468,7 @@ class CompiledModel:
             precedents.append(tuple(precs))
         self._report("graph", n, n, force=True)
         self._n_real = n
+        self._partial_readers = (cell_readers, range_readers, slow)
         for range_nodes in virtual:
             precedents.append(range_nodes)
             self._keys.append(self._keys[range_nodes[0]])
@@ -790,37 +807,32 @@ class CompiledModel:
     def _reader_index(
         self,
     ) -> tuple[dict[int, list[int]], list[list[tuple[int, int, int, int, int]]]]:
-        """Which formula nodes read each constant cell or range (built on first use)."""
+        """Which formula nodes read each constant cell or range (completed on first use)."""
         if self._readers is None:
-            cell_readers: dict[int, list[int]] = {}
+            cell_readers, fast_ranges, slow = self._partial_readers
             range_readers: list[list[tuple[int, int, int, int, int]]] = [
                 [] for _ in self._book.sheet_names
             ]
-            shapes, shape_of, params = self._shapes, self._shape_of, self._params
-            for i in range(self._n_real):
-                shape = shape_of[i]
-                compiled = shapes[shape] if shape >= 0 else None
-                if compiled is not None and compiled.deps is None:
-                    p = params[i]
+            for (s, r1, c1, r2, c2), i in fast_ranges:
+                range_readers[s].append((min(r1, r2), min(c1, c2), max(r1, r2), max(c1, c2), i))
+            with_names = {
+                index
+                for index, compiled in enumerate(self._shapes)
+                if compiled.deps is None and (compiled.const_cells or compiled.const_ranges)
+            }
+            if with_names:
+                shapes, shape_of = self._shapes, self._shape_of
+                for i in range(self._n_real):
+                    if shape_of[i] not in with_names:
+                        continue
+                    compiled = shapes[shape_of[i]]
                     for key in compiled.const_cells:
                         cell_readers.setdefault(key, []).append(i)
-                    for s_, r1, c1, r2, c2 in compiled.const_ranges:
-                        range_readers[s_].append((min(r1, r2), min(c1, c2), max(r1, r2), max(c1, c2), i))
-                    for j in compiled.cell_slots:
-                        key = p[j]
-                        found = cell_readers.get(key)
-                        if found is None:
-                            cell_readers[key] = [i]
-                        else:
-                            found.append(i)
-                    for j in compiled.area_slots:
-                        k1, k2 = p[j], p[j + 1]
-                        r1, c1 = (k1 >> ROW_SHIFT) & 0x1FFFFF, k1 & 0x7FFF
-                        r2, c2 = (k2 >> ROW_SHIFT) & 0x1FFFFF, k2 & 0x7FFF
-                        range_readers[k1 >> SHEET_SHIFT].append(
+                    for s, r1, c1, r2, c2 in compiled.const_ranges:
+                        range_readers[s].append(
                             (min(r1, r2), min(c1, c2), max(r1, r2), max(c1, c2), i)
                         )
-                    continue
+            for i in slow:
                 cells, ranges = self._node_deps(i)
                 for key in cells:
                     cell_readers.setdefault(key, []).append(i)
