@@ -55,7 +55,7 @@ __all__ = ["CompiledModel", "Progress", "compile_workbook"]
 Progress = Callable[[str, int, int], None]
 
 _NORMAL, _ARRAY, _TABLE, _BROKEN, _RANGE = 0, 1, 2, 3, 4
-_PROGRESS_EVERY = 2048
+_PROGRESS_EVERY = 256  # nodes between looks at the clock (reports are at most every 50 ms)
 # A range holding this many formula cells becomes one graph node of its own, so
 # that its many readers do not each carry every cell as a precedent.
 _RANGE_NODE_MIN = 16
@@ -144,6 +144,7 @@ class CompiledModel:
         self._provider: dict[int, int] = {}
         self._progress = progress
         self._last_progress = 0.0
+        self._position = 0
 
         self._load_nodes(workbook)
         self._build_graph()
@@ -384,7 +385,9 @@ class CompiledModel:
         provider = self._provider
         # Column index of formula-provided cells: sheet -> col -> (rows, nodes), sorted by row.
         columns: dict[int, dict[int, tuple[list[int], list[int]]]] = {}
-        for key in sorted(provider):
+        for count, key in enumerate(sorted(provider)):
+            if not count & 4095:
+                self._report("graph", 0, n)
             s, r, c = key >> SHEET_SHIFT, (key >> ROW_SHIFT) & 0x1FFFFF, key & 0x7FFF
             rows, nodes = columns.setdefault(s, {}).setdefault(c, ([], []))
             rows.append(r)
@@ -481,9 +484,12 @@ class CompiledModel:
         n = len(self._keys)
         from eval_svc.engine.graph import dependents_of, evaluation_plan
 
+        def tick(done: int) -> None:
+            self._report("graph", done, n)
+
         self._precedents = precedents
-        self._dependents = dependents_of(precedents)
-        self._plan, self._cycles = evaluation_plan(precedents, self._dependents)
+        self._dependents = dependents_of(precedents, tick)
+        self._plan, self._cycles = evaluation_plan(precedents, self._dependents, tick)
         self._rank = [0] * n
         self._group_of: dict[int, int] = {}
         for pos, i in enumerate(self._plan):
@@ -501,7 +507,9 @@ class CompiledModel:
             if sh >= 0 and (shapes[sh].volatile or shapes[sh].dynamic):
                 volatile[i] = 1
         self._self_volatile = [i for i in range(n) if volatile[i]]
-        for i in self._order():
+        for done, i in enumerate(self._order()):
+            if not done & 4095:
+                self._report("graph", done, n)
             if not volatile[i]:
                 for q in precedents[i]:
                     if volatile[q]:
@@ -721,6 +729,7 @@ class CompiledModel:
         try:
             for i in self._plan:
                 done += 1
+                self._position = done
                 if done % _PROGRESS_EVERY == 0:
                     self._report("computing", done, len(self._plan))
                 if i < 0:
@@ -786,6 +795,8 @@ class CompiledModel:
         out: list[CellResult] = []
         volatile = self._volatile
         for i in range(self._n_real):
+            if not i & 1023:
+                self._report("computing", i, self._n_real)
             k = self._keys[i]
             st = status[i]
             s, r, c = k >> SHEET_SHIFT, (k >> ROW_SHIFT) & 0x1FFFFF, k & 0x7FFF
@@ -957,6 +968,7 @@ class CompiledModel:
                             values[input_key] = v
                     self._book.new_epoch()
                     self._recompute(affected)
+                    self._report("computing", self._position, len(self._plan))
                     v = values.get(formula)
                     results[key(r, c)] = 0.0 if v is None else v
         finally:
