@@ -1,9 +1,10 @@
-"""An in-memory synthetic financial model (Workbook object) for engine benchmarks.
+"""An in-memory synthetic financial model (Workbook object) for engine tests and timings.
 
-A stand-in until the repository's .xlsx generator lands: several sheets,
-months across and line items down, with growth chains, SUM/SUMIFS totals,
-IF, INDEX/MATCH, a PMT/IPMT loan schedule, NPV/IRR/XNPV valuation,
-cross-sheet links and defined names.
+No file is involved (make bench measures files made by calcwire.workbook.generate).
+Several sheets, months across and line items down, with growth chains,
+SUM/SUMIFS totals, IF, INDEX/MATCH, a PMT/IPMT loan schedule, NPV/IRR/XNPV
+valuation, cross-sheet links and defined names; every line item reads its own
+absolute input row, so the model has many distinct formula texts.
 
     .venv/bin/python tools/synthetic_model.py 50000    # compile + calculate + what-if timings
 """
