@@ -145,6 +145,7 @@ class CompiledModel:
         self._progress = progress
         self._last_progress = 0.0
         self._position = 0
+        self._guarded = False
 
         self._load_nodes(workbook)
         self._build_graph()
@@ -634,7 +635,16 @@ class CompiledModel:
             st = self._state[i]
             if st == 0:
                 if self._kinds[i] != _BROKEN and i not in self._overridden:
-                    self._eval_guarded(i)
+                    if self._guarded:
+                        self._eval_guarded(i)
+                    else:
+                        # Read through OFFSET/INDIRECT before its turn: whatever that
+                        # cell reads must be computed first too, so read guarded.
+                        self._guard(True)
+                        try:
+                            self._eval_guarded(i)
+                        finally:
+                            self._guard(False)
             elif st == 1:
                 self._cycle_hit(i, key)
         return self._values.get(key)
@@ -651,6 +661,7 @@ class CompiledModel:
                 return
 
     def _guard(self, on: bool) -> None:
+        self._guarded = on
         get = self._guarded_get if on else self._values.get
         self._env["_g"] = get
         self._book.get = get
