@@ -14,6 +14,7 @@ Tick = Callable[[int], None]
 def _nothing(done: int) -> None:
     pass
 
+
 __all__ = ["dependents_of", "evaluation_plan", "strongly_connected"]
 
 

@@ -259,7 +259,13 @@ class TestDependencyOrder:
 
     def test_dynamic_references_compute_what_they_read_first(self) -> None:
         # OFFSET reads B2:B3, which the static graph does not know A1 needs.
-        cells = {"A1": "=SUM(OFFSET(B1,0,0,3,1))", "B1": 1.0, "B2": "=C1*2", "B3": "=B2+1", "C1": "=5"}
+        cells = {
+            "A1": "=SUM(OFFSET(B1,0,0,3,1))",
+            "B1": 1.0,
+            "B2": "=C1*2",
+            "B3": "=B2+1",
+            "C1": "=5",
+        }
         _, results = calculate({"S": cells})
         assert results["S!A1"].value == 1.0 + 10.0 + 11.0
         cells = {"A1": '=INDIRECT("S!B2")+1', "B2": "=C1*2", "C1": "=5"}
