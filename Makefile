@@ -53,6 +53,11 @@ check-breaking: install ## buf breaking against BREAKING_BASE (default: the prev
 	  echo "no breaking change against $(BREAKING_BASE)"; \
 	else echo "no contracts at $(BREAKING_BASE): nothing to break"; fi
 
+.PHONY: run
+run: install ## The main job: check a generated sample workbook whose tax rate was changed without recalculating
+	$(PY) tools/sample.py bench-out
+	$(VENV)/bin/calcwire check bench-out/sample-stale.xlsx || test $$? -eq 1
+
 .PHONY: bench
 bench: install ## Throughput and memory on generated models of 1k to 500k formulas, beside formulas.ExcelModel
 	$(PY) tools/bench $(BENCH_ARGS)
@@ -92,11 +97,3 @@ down: ## Stop exactly what `make up` started
 .PHONY: status
 status: ## Health of each service of the stack `make up` started
 	@$(PY) -m calcwire.devstack status --run-dir $(RUN_DIR)
-
-.PHONY: run
-run: up ## The main job: the stack up and SERVING, then `calcwire check` of a generated stale sample model
-	$(PY) tools/sample.py bench-out
-	$(VENV)/bin/calcwire check bench-out/sample-stale.xlsx || test $$? -eq 1
-	@echo
-	@echo "The stack is up and every service is SERVING; uploading through the gateway comes with"
-	@echo "the command-line client's server commands. The stack keeps running; stop it with: make down"
