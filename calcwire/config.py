@@ -182,7 +182,7 @@ def load_settings(service: str, environ: Mapping[str, str] | None = None) -> Set
         tls_key_file=read("CALCWIRE_TLS_KEY_FILE", _file, ""),
         api_key_cache_seconds=read("CALCWIRE_API_KEY_CACHE_SECONDS", _seconds(zero_ok=True), 5.0),
         rate_limit_per_second=read(
-            "CALCWIRE_RATE_LIMIT_PER_SECOND", _number("requests per second", zero_ok=True), 50.0
+            "CALCWIRE_RATE_LIMIT_PER_SECOND", _seconds(zero_ok=True, unit="calls per second"), 50.0
         ),
         rate_limit_burst=read("CALCWIRE_RATE_LIMIT_BURST", _integer(minimum=1), 100),
         max_concurrent_uploads=read("CALCWIRE_MAX_CONCURRENT_UPLOADS", _integer(minimum=1), 4),
@@ -263,11 +263,7 @@ def _integer(*, minimum: int) -> Callable[[str, str], int]:
     return parse
 
 
-def _seconds(*, zero_ok: bool) -> Callable[[str, str], float]:
-    return _number("seconds", zero_ok=zero_ok)
-
-
-def _number(unit: str, *, zero_ok: bool) -> Callable[[str, str], float]:
+def _seconds(*, zero_ok: bool, unit: str = "seconds") -> Callable[[str, str], float]:
     def parse(name: str, raw: str) -> float:
         try:
             value = float(raw)

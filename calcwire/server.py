@@ -21,8 +21,12 @@ it to :func:`main`::
 Start-up, in order: settings and logging; PostgreSQL (wait, then migrate the
 service's schema); NATS (wait, then :func:`calcwire.messaging.ensure_topology`);
 ``setup``; the gRPC server with keepalive and message-size limits, the request
-context and error interceptors, ``grpc.health.v1`` and reflection for every
-service it serves; then the workers. ``CALCWIRE_ROLE=server`` starts no
+context and error interceptors, on a backend the internal-secret check
+(:class:`~calcwire.internal_auth.InternalAuthInterceptor`), then any interceptor
+``setup`` added (the gateway's API keys), ``grpc.health.v1`` and reflection for
+every service it serves, on a port with TLS when configured
+(:mod:`calcwire.tls`: the gateway's public TLS, mutual TLS between services);
+then the workers. ``CALCWIRE_ROLE=server`` starts no
 workers, ``worker`` registers no servicers (health and reflection stay).
 
 Health: a background task checks PostgreSQL (``SELECT 1``) and NATS

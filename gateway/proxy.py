@@ -70,15 +70,6 @@ def _end_to_end(metadata: Any) -> tuple[tuple[str, str | bytes], ...]:
     return tuple(kept)
 
 
-def _request_metadata(context: Context, backend: InternalChannel, tenant_of: TenantOf) -> Metadata:
-    forwarded = tuple(
-        (key, value)
-        for key, value in _end_to_end(context.invocation_metadata())
-        if key not in _CREDENTIALS
-    )
-    return backend.metadata(tenant_of(), forwarded)
-
-
 def _trailers(metadata: Any) -> tuple[tuple[str, str | bytes], ...]:
     """Trailers to pass back: the backend's, with its status details but no other grpc-* header."""
     kept = []
@@ -164,7 +155,13 @@ class _Target:
         self.tenant_of = tenant_of
 
     def metadata(self, context: Context) -> Metadata:
-        return _request_metadata(context, self.backend, self.tenant_of)
+        """The client's end-to-end metadata without credentials, then the gateway's own."""
+        forwarded = tuple(
+            (key, value)
+            for key, value in _end_to_end(context.invocation_metadata())
+            if key not in _CREDENTIALS
+        )
+        return self.backend.metadata(self.tenant_of(), forwarded)
 
 
 def _unary_unary(

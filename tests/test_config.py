@@ -117,7 +117,7 @@ class TestErrors:
             ("CALCWIRE_INTERNAL_SECRET", "short", "too short (5 characters)"),
             ("CALCWIRE_TLS_CERT_FILE", "/no/such.pem", "no such file"),
             ("CALCWIRE_API_KEY_CACHE_SECONDS", "-1", "zero or more"),
-            ("CALCWIRE_RATE_LIMIT_PER_SECOND", "fast", "number of requests per second"),
+            ("CALCWIRE_RATE_LIMIT_PER_SECOND", "fast", "number of calls per second"),
             ("CALCWIRE_RATE_LIMIT_BURST", "0", "at least 1"),
             ("CALCWIRE_MAX_CONCURRENT_UPLOADS", "0", "at least 1"),
         ],
