@@ -17,16 +17,15 @@ wraps this one.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Collection
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from contextvars import ContextVar
-from typing import Any, TypeVar
+from typing import Any
 
-import grpc
 import grpc.aio
 
 from calcwire import errors
-from calcwire.grpc_errors import wrap_handler
+from calcwire.grpc_errors import AroundInterceptor
 from calcwire.logs import bind_ids
 from calcwire.tenancy import is_open_method
 from gateway.keys import Authenticator, Principal
@@ -37,9 +36,6 @@ __all__ = ["AUTHORIZATION_METADATA_KEY", "GatewayAuthInterceptor", "call_tenant"
 AUTHORIZATION_METADATA_KEY = "authorization"
 
 _principal: ContextVar[Principal | None] = ContextVar("calcwire_gateway_principal", default=None)
-
-_Req = TypeVar("_Req")
-_Resp = TypeVar("_Resp")
 
 
 def call_tenant() -> str:
@@ -58,7 +54,7 @@ def _authorization(context: grpc.aio.ServicerContext[Any, Any]) -> str | None:
     return None
 
 
-class GatewayAuthInterceptor(grpc.aio.ServerInterceptor):
+class GatewayAuthInterceptor(AroundInterceptor):
     """API key, rate limit and upload limit, in that order, for every non-open method."""
 
     def __init__(
@@ -74,6 +70,14 @@ class GatewayAuthInterceptor(grpc.aio.ServerInterceptor):
         self._uploads = upload_limiter
         self._upload_methods = frozenset(upload_methods)
 
+    def applies_to(self, method: str) -> bool:
+        return not is_open_method(method)
+
+    def around(
+        self, context: grpc.aio.ServicerContext[Any, Any], method: str
+    ) -> AbstractAsyncContextManager[None]:
+        return self._admit(context, method)
+
     @asynccontextmanager
     async def _admit(
         self, context: grpc.aio.ServicerContext[Any, Any], method: str
@@ -88,15 +92,3 @@ class GatewayAuthInterceptor(grpc.aio.ServerInterceptor):
                 yield
         else:
             yield
-
-    async def intercept_service(
-        self,
-        continuation: Callable[
-            [grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[_Req, _Resp] | None]
-        ],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler[_Req, _Resp] | None:
-        handler = await continuation(handler_call_details)
-        if handler is None or is_open_method(handler_call_details.method):
-            return handler
-        return wrap_handler(handler, self._admit, handler_call_details.method)

@@ -145,6 +145,24 @@ class TestSecretCheck:
             assert await answer(channel, (("x-calcwire-tenant", "acme"),)) == b"acme"
             assert await answer(channel, ()) == b"default"
 
+    async def test_request_tenant_refuses_outside_a_checked_call(self, nats_url: str) -> None:
+        """A servicer served without the backend's check (here: on a public spec) gets no
+        tenant from request_tenant, not a default."""
+        settings = load_settings(
+            "gateway", {"CALCWIRE_LISTEN": "127.0.0.1:0", "CALCWIRE_SHUTDOWN_GRACE_SECONDS": "1"}
+        )
+        spec = ServiceSpec(
+            name="gateway", schema=None, uses_nats=False, setup=tenant_setup, public=True
+        )
+        host = ServiceHost(spec, settings)
+        await host.start()
+        try:
+            async with grpc.aio.insecure_channel(f"127.0.0.1:{host.port}") as channel:
+                metadata = (("x-calcwire-tenant", "acme"),)
+                assert await answer(channel, metadata) == REFUSED
+        finally:
+            await host.stop()
+
     def test_secrets_are_compared_whole(self) -> None:
         assert secrets_match(SECRET, SECRET) and secrets_match(SECRET.encode(), SECRET)
         assert not secrets_match(None, SECRET)
