@@ -75,6 +75,7 @@ from calcwire.tls import server_credentials
 __all__ = [
     "DEFAULT_TENANT",
     "HEALTH_SERVICE",
+    "LIVENESS_SERVICE",
     "REQUEST_ID_METADATA_KEY",
     "TENANT_METADATA_KEY",
     "Registry",
@@ -92,6 +93,9 @@ __all__ = [
 log = get_logger(__name__)
 
 HEALTH_SERVICE = health.SERVICE_NAME  # "grpc.health.v1.Health"
+LIVENESS_SERVICE = "calcwire.liveness"
+"""A health name that is SERVING while the process answers, whatever its dependencies:
+for liveness probes, which must restart a wedged process but not one waiting for PostgreSQL."""
 REQUEST_ID_METADATA_KEY = "x-request-id"
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
@@ -228,9 +232,17 @@ def _shared_options(settings: Settings) -> list[tuple[str, Any]]:
 
 
 def server_options(settings: Settings) -> list[tuple[str, Any]]:
-    """gRPC server options: message size, keepalive, and no silent port sharing."""
+    """gRPC server options: message size, keepalive, connection age, no silent port sharing.
+
+    Connections are closed (GOAWAY) after five minutes, with half an hour for
+    the calls on them to finish: clients re-resolve DNS only when a connection
+    drops, so without this a replica added by the autoscaler would never get
+    calls from a gateway that is already connected.
+    """
     return [
         *_shared_options(settings),
+        ("grpc.max_connection_age_ms", 300_000),
+        ("grpc.max_connection_age_grace_ms", 1_800_000),
         # Accept clients' keepalive pings (channel_options) instead of GOAWAY "too many pings".
         ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
         # A second process on the same port must fail to start, not share the port.
@@ -243,10 +255,14 @@ def channel_options(settings: Settings) -> list[tuple[str, Any]]:
 
     Reconnection backoff is capped at one second (gRPC's default grows to two
     minutes): a backend that restarts is reachable again through the gateway
-    within a second, not after the gateway's last backoff ran out.
+    within a second, not after the gateway's last backoff ran out. Calls are
+    spread round-robin over every address the target resolves to (a headless
+    Service in Kubernetes gives one per pod); gRPC's default, pick_first,
+    would send them all to one replica.
     """
     return [
         *_shared_options(settings),
+        ("grpc.service_config", '{"loadBalancingConfig": [{"round_robin": {}}]}'),
         ("grpc.initial_reconnect_backoff_ms", 100),
         ("grpc.min_reconnect_backoff_ms", 100),
         ("grpc.max_reconnect_backoff_ms", 1000),
@@ -386,6 +402,7 @@ class ServiceHost:
         for name in ["", *self._tracked]:
             await self.health.set(name, NOT_SERVING)
         credentials = server_credentials(settings, public=spec.public)
+        await self.health.set(LIVENESS_SERVICE, SERVING)
         try:
             if credentials is None:
                 self.port = server.add_insecure_port(settings.listen)

@@ -16,8 +16,10 @@ import datetime as dt
 import math
 import sys
 import time
+import re
 import traceback
 import warnings
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -42,12 +44,14 @@ CORPUS = Path(__file__).resolve().parents[1] / ".." / "shared" / "corpus"
 def _value(v: Any, data_type: str, epoch: dt.datetime) -> CellValue:
     if v is None:
         return None
-    if data_type == "e" or (isinstance(v, str) and v in _ERRORS):
+    if data_type == "e":
         try:
             return XlError(str(v))
         except ValueError:
             return str(v)
-    if isinstance(v, bool | str):
+    if isinstance(v, str):
+        return _unescape(v)
+    if isinstance(v, bool):
         return v
     if isinstance(v, int | float):
         return float(v)
@@ -59,11 +63,36 @@ def _value(v: Any, data_type: str, epoch: dt.datetime) -> CellValue:
 _ERRORS = {"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#SPILL!", "#CALC!"}
 
 
+_ESCAPE_RE = re.compile(r"_x([0-9A-Fa-f]{4})_")
+
+
+def _unescape(s: str) -> str:
+    """OOXML escapes control characters in strings as _xHHHH_; openpyxl leaves them."""
+    return _ESCAPE_RE.sub(lambda m: chr(int(m.group(1), 16)), s) if "_x" in s else s
+
+
+def _application(path: Path) -> str:
+    try:
+        with zipfile.ZipFile(path) as zf:
+            text = zf.read("docProps/app.xml").decode("utf-8", "replace")
+    except (KeyError, zipfile.BadZipFile):
+        return ""
+    m = re.search(r"<Application>([^<]*)</Application>", text)
+    return m.group(1) if m else ""
+
+
 def load_with_openpyxl(path: Path) -> Workbook:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        wbf = openpyxl.load_workbook(path, data_only=False)
-        wbv = openpyxl.load_workbook(path, data_only=True)
+    import openpyxl.worksheet._reader as wsreader
+
+    saved = wsreader.from_excel
+    wsreader.from_excel = lambda value, *a, **k: value  # keep serial numbers as numbers
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            wbf = openpyxl.load_workbook(path, data_only=False)
+            wbv = openpyxl.load_workbook(path, data_only=True)
+    finally:
+        wsreader.from_excel = saved
     epoch = wbf.epoch
     sheets: list[Sheet] = []
     names: list[DefinedName] = []
@@ -91,7 +120,7 @@ def load_with_openpyxl(path: Path) -> Workbook:
                         r2=d.get("r2"),
                     )
                     cells.append(Cell(c.row, c.column, cached, "TABLE()", data_table=table))
-                elif c.data_type == "f" or (isinstance(v, str) and v.startswith("=")):
+                elif c.data_type == "f":
                     cells.append(Cell(c.row, c.column, cached, str(v)[1:]))
                 else:
                     cells.append(Cell(c.row, c.column, _value(v, c.data_type, epoch)))
@@ -133,7 +162,9 @@ def load_with_openpyxl(path: Path) -> Workbook:
         iterate_delta=float(calc.iterateDelta or 0.001),
         full_calc_on_load=bool(calc.fullCalcOnLoad),
     )
-    return Workbook(sheets, names, settings, links, date1904=epoch.year == 1904)
+    return Workbook(
+        sheets, names, settings, links, date1904=epoch.year == 1904, application=_application(path)
+    )
 
 
 def values_match(cached: CellValue, computed: CellValue) -> bool:

@@ -38,6 +38,9 @@ class Book:
         self.max_col: list[int] = []
         self.get = self.values.get
         self.dyn_get = self.values.get
+        #: Results that stay valid while no cell value changes (criteria masks of
+        #: SUMIFS & co.); None disables memoising (cycles being iterated).
+        self.memo: dict[Any, Any] | None = {}
         values = self.values
         for s, sheet in enumerate(workbook.sheets):
             base = s << SHEET_SHIFT
@@ -84,6 +87,11 @@ class Book:
         self.max_col.append(max_col)
         return index
 
+    def new_epoch(self) -> None:
+        """Cell values are about to change outside plan order: forget memoised results."""
+        if self.memo is not None:
+            self.memo = {}
+
     # -- extent ----------------------------------------------------------------
 
     def extend(self, sheet: int, row: int, col: int) -> None:
@@ -112,8 +120,9 @@ class Book:
     def external_sheet(self, book: int, sheet: str) -> int | None:
         index = self._external.get((book, sheet.upper()))
         if index is None:
-            if not any(link.index == book for link in self.workbook.external_links):
-                return None
+            link = next((lk for lk in self.workbook.external_links if lk.index == book), None)
+            if link is None or link.sheet_names:
+                return None  # no such book, or a sheet the linked book does not have
             index = self._add_external_sheet(book, sheet, {})
         return index
 

@@ -32,11 +32,12 @@ from eval_svc.engine import dates
 from eval_svc.engine.ast import Area, CellRef
 from eval_svc.engine.book import Book
 from eval_svc.engine.compiler import CompiledShape, ShapeCompiler, is_special
-from eval_svc.engine.env import base_env
+from eval_svc.engine.env import base_env, make_range_from_keys
 from eval_svc.engine.errors import EngineError, ReferenceNotFound
 from eval_svc.engine.functions import FUNCTIONS
 from eval_svc.engine.functions.fallback import has_fallback
-from eval_svc.engine.parser import parse_formula, split_prefix
+from eval_svc.engine.parser import count_slots, parse_formula, split_prefix
+from eval_svc.engine.templates import SplitError, split_references
 from eval_svc.engine.results import CellResult, CellStatus
 from eval_svc.engine.runtime import (
     ROW_SHIFT,
@@ -105,12 +106,13 @@ class CompiledModel:
     def __init__(self, workbook: Workbook, progress: Progress | None = None) -> None:
         self._workbook = workbook
         self._calc = workbook.calc
-        dates.use_1904(workbook.date1904)
+        self._apply_locale()
         self._book = book = Book(workbook, _is_function)
         self._values = book.values
         env = base_env()
         env["_g"] = book.values.get
         env["_rng"] = book.ref
+        env["_rngk"] = make_range_from_keys(book)
         env["_cref"] = book.cell_ref
         self._env = env
         self._context = Context(self)
@@ -118,12 +120,14 @@ class CompiledModel:
         self._compiler = ShapeCompiler(env)
         self._shapes: list[CompiledShape] = []
         self._shape_index: dict[tuple[int, bool, str], int] = {}
+        self._template_index: dict[tuple[int, bool, str], int] = {}
 
         # Formula nodes, in sheet order then row-major.
         self._keys: list[int] = []
         self._formulas: list[str] = []
         self._kinds = bytearray()
-        self._fns: list[Callable[[int], Any] | None] = []
+        self._fns: list[Callable[[int, tuple[int, ...]], Any] | None] = []
+        self._params: list[tuple[int, ...]] = []
         self._shape_of: list[int] = []
         self._cached: list[CellValue] = []
         self._reasons: dict[int, str] = {}
@@ -144,6 +148,13 @@ class CompiledModel:
         self._cycle_members: set[int] | None = None
         self._stack: list[int] = []
         self._readers: tuple[dict[int, list[int]], list[list[tuple[int, int, int, int, int]]]] | None = None
+
+    def _apply_locale(self) -> None:
+        """Workbook-wide conventions the functions follow (one calculation runs at a time)."""
+        from eval_svc.engine.functions.text import use_mac_charset
+
+        dates.use_1904(self._workbook.date1904)
+        use_mac_charset("macintosh" in (self._workbook.application or "").lower())
 
     # -- progress -------------------------------------------------------------
 
@@ -195,9 +206,10 @@ class CompiledModel:
                         rb = base | (r << ROW_SHIFT)
                         for c in range(c1, c2 + 1):
                             self._provider.setdefault(rb | c, i)
-                shape = self._shape_for(s, cell.row, cell.col, formula, array)
+                shape, params = self._template_for(s, cell.row, cell.col, formula, array)
                 compiled = self._shapes[shape]
                 self._shape_of.append(shape)
+                self._params.append(params)
                 if compiled.unsupported is not None:
                     self._kinds.append(_BROKEN)
                     self._fns.append(None)
@@ -212,6 +224,7 @@ class CompiledModel:
         base = s << SHEET_SHIFT
         self._shape_of.append(-1)
         self._fns.append(None)
+        self._params.append(())
         try:
             r1, c1, r2, c2 = parse_range(dt_.ref)
         except ValueError:
@@ -241,6 +254,50 @@ class CompiledModel:
             rb = base | (r << ROW_SHIFT)
             for c in range(c1, c2 + 1):
                 self._provider.setdefault(rb | c, i)
+
+    def _template_for(
+        self, sheet: int, row: int, col: int, formula: str, array: bool
+    ) -> tuple[int, tuple[int, ...]]:
+        """The compiled template of a formula and this cell's reference keys.
+
+        Formulas with the same skeleton (text without its references) share
+        a template; a formula whose references the splitter and the parser
+        count differently is compiled on its own (shape_for).
+        """
+        try:
+            skeleton, corners = split_references(formula)
+        except SplitError:
+            return self._shape_for(sheet, row, col, formula, array), ()
+        key = (sheet, array, skeleton)
+        index = self._template_index.get(key)
+        if index is None:
+            index = self._make_template(sheet, row, col, formula, array, len(corners))
+            self._template_index[key] = index
+        if index < 0:
+            return self._shape_for(sheet, row, col, formula, array), ()
+        if self._shapes[index].unsupported is not None:
+            return index, ()
+        sheets = self._shapes[index].param_sheets
+        if len(sheets) != len(corners):
+            return self._shape_for(sheet, row, col, formula, array), ()
+        return index, tuple([(s << SHEET_SHIFT) | rc for s, rc in zip(sheets, corners)])
+
+    def _make_template(
+        self, sheet: int, row: int, col: int, formula: str, array: bool, nparams: int
+    ) -> int:
+        """Compile a template from one formula; -1 when its slots disagree with the splitter."""
+        try:
+            node = parse_formula(formula, row, col, sheet, self._book, slots=True)
+        except (FormulaSyntaxError, ValueError, RecursionError):
+            return -1  # compiled (and reported) on its own
+        if count_slots(node) != nparams:
+            return -1
+        compiled = self._compiler.compile(node, sheet, array, nparams)
+        if compiled.unsupported is None and len(compiled.param_sheets) != nparams:
+            return -1
+        index = len(self._shapes)
+        self._shapes.append(compiled)
+        return index
 
     def _shape_for(self, sheet: int, row: int, col: int, formula: str, array: bool) -> int:
         key = (sheet, array, shape_key(formula, row, col))
@@ -273,10 +330,31 @@ class CompiledModel:
         shape = self._shape_of[i]
         if shape < 0:
             return (), ()
-        deps = self._shapes[shape].deps
-        if deps is None:
-            return (), ()
-        return deps(self._keys[i])
+        compiled = self._shapes[shape]
+        k = self._keys[i]
+        cells: tuple[int, ...] = ()
+        ranges: tuple[tuple[int, int, int, int, int], ...] = ()
+        if compiled.deps is not None:
+            cells, ranges = compiled.deps(k)
+        p = self._params[i]
+        if p:
+            if compiled.cell_slots:
+                cells = cells + tuple([p[j] for j in compiled.cell_slots])
+            if compiled.area_slots:
+                extra = []
+                for j in compiled.area_slots:
+                    k1, k2 = p[j], p[j + 1]
+                    extra.append(
+                        (
+                            k1 >> SHEET_SHIFT,
+                            (k1 >> ROW_SHIFT) & 0x1FFFFF,
+                            k1 & 0x7FFF,
+                            (k2 >> ROW_SHIFT) & 0x1FFFFF,
+                            k2 & 0x7FFF,
+                        )
+                    )
+                ranges = ranges + tuple(extra)
+        return cells, ranges
 
     def _build_graph(self) -> None:
         n = len(self._keys)
@@ -295,9 +373,6 @@ class CompiledModel:
         for i in range(n):
             if i % _PROGRESS_EVERY == 0:
                 self._report("graph", i, n)
-            if kinds[i] == _BROKEN and self._shape_of[i] >= 0 and self._shapes[self._shape_of[i]].deps is None:
-                precedents.append(())
-                continue
             cells, ranges = self._node_deps(i)
             precs: list[int] = []
             for key in cells:
@@ -397,14 +472,14 @@ class CompiledModel:
         kind = self._kinds[i]
         k = self._keys[i]
         if kind == _NORMAL:
-            self._values[k] = self._fns[i](k)  # type: ignore[misc]
+            self._values[k] = self._fns[i](k, self._params[i])  # type: ignore[misc]
         elif kind == _ARRAY:
             self._eval_array(i, k)
         elif kind == _TABLE:
             self._eval_table(i)
 
     def _eval_array(self, i: int, k: int) -> None:
-        result = self._fns[i](k)  # type: ignore[misc]
+        result = self._fns[i](k, self._params[i])  # type: ignore[misc]
         rows = to_array(result).rows
         s, r1, c1, r2, c2, dynamic = self._arrays[i]
         nr, nc = len(rows), len(rows[0])
@@ -467,6 +542,7 @@ class CompiledModel:
         get = self._guarded_get if on else self._values.get
         self._env["_g"] = get
         self._book.get = get
+        self._book.memo = None if on else {}
 
     def _eval_cycle(self, group: list[int]) -> None:
         state = self._state
@@ -521,7 +597,7 @@ class CompiledModel:
         """Recompute every formula cell (a full calculation) and return one result per formula cell."""
         if progress is not None:
             self._progress = progress
-        dates.use_1904(self._workbook.date1904)
+        self._apply_locale()
         n = len(self._keys)
         self._state = state = bytearray(n)
         self._failed = {}
@@ -530,9 +606,11 @@ class CompiledModel:
         values = self._values
         keys = self._keys
         fns = self._fns
+        params = self._params
         kinds = self._kinds
         cycles = self._cycles
         self._book.dyn_get = self._guarded_get
+        self._book.new_epoch()
         old_limit = sys.getrecursionlimit()
         sys.setrecursionlimit(max(old_limit, 20000))
         done = 0
@@ -551,7 +629,7 @@ class CompiledModel:
                 k = keys[i]
                 try:
                     if kind == 0:
-                        values[k] = fns[i](k)  # type: ignore[misc]
+                        values[k] = fns[i](k, params[i])  # type: ignore[misc]
                     elif kind != _BROKEN:
                         self._eval(i)
                 except Exception as exc:  # noqa: BLE001 - a formula must never crash the model
@@ -697,13 +775,17 @@ class CompiledModel:
         base = t.sheet << SHEET_SHIFT
         inputs = [k for k in (t.input1, t.input2) if k is not None]
         seeds: set[int] = set()
+        input_nodes: set[int] = set()
         for k in inputs:
             seeds |= self._readers_of(k)
-            j = self._provider.get(k)
-            if j is not None:
-                seeds.add(j)
+            j = self._node_of_key.get(k)
+            if j is not None:  # an input cell holding a formula: its value is replaced, not computed
+                input_nodes.add(j)
+                seeds.update(self._dependents[j])
         affected = [
-            j for j in self._affected(seeds, self._rank[i]) if j not in self._tables
+            j
+            for j in self._affected(seeds, self._rank[i])
+            if j not in self._tables and j not in input_nodes
         ]
         touched = [k for k in inputs]
         for j in affected:
@@ -719,18 +801,21 @@ class CompiledModel:
         def key(r: int, c: int) -> int:
             return base | (r << ROW_SHIFT) | c
 
+        # Header values are read once: they may themselves depend on the input cells.
+        row_head = {c: values.get(key(t.r1 - 1, c)) for c in range(t.c1, t.c2 + 1)}
+        col_head = {r: values.get(key(r, t.c1 - 1)) for r in range(t.r1, t.r2 + 1)}
         try:
             for r in range(t.r1, t.r2 + 1):
                 for c in range(t.c1, t.c2 + 1):
                     if t.two_dimensional:
                         formula = key(t.r1 - 1, t.c1 - 1)
-                        settings = [(t.input1, values.get(key(t.r1 - 1, c))), (t.input2, values.get(key(r, t.c1 - 1)))]
+                        settings = [(t.input1, row_head[c]), (t.input2, col_head[r])]
                     elif t.row_input:
                         formula = key(r, t.c1 - 1)
-                        settings = [(t.input1, values.get(key(t.r1 - 1, c)))]
+                        settings = [(t.input1, row_head[c])]
                     else:
                         formula = key(t.r1 - 1, c)
-                        settings = [(t.input1, values.get(key(r, t.c1 - 1)))]
+                        settings = [(t.input1, col_head[r])]
                     for k, v in settings:
                         if k is None:
                             continue
@@ -738,6 +823,7 @@ class CompiledModel:
                             values.pop(k, None)
                         else:
                             values[k] = v
+                    self._book.new_epoch()
                     self._recompute(affected)
                     v = values.get(formula)
                     results[key(r, c)] = 0.0 if v is None else v
@@ -749,6 +835,7 @@ class CompiledModel:
                     values[k] = v
             for j in affected:
                 self._state[j] = 2
+            self._book.new_epoch()
         values.update(results)
 
     def set_values(self, changes: Mapping[str, CellValue]) -> int:
@@ -759,7 +846,7 @@ class CompiledModel:
         """
         if self._baseline is None:
             self.calculate()
-        dates.use_1904(self._workbook.date1904)
+        self._apply_locale()
         seeds: set[int] = set()
         for target, value in changes.items():
             key = self._target_cell(target)
@@ -777,6 +864,7 @@ class CompiledModel:
         seeds.update(self._self_volatile)
         affected = self._affected(seeds)
         self._book.dyn_get = self._guarded_get
+        self._book.new_epoch()
         self._recompute(affected)
         return len(affected)
 
@@ -787,6 +875,7 @@ class CompiledModel:
         self._values.clear()
         self._values.update(self._baseline)
         self._overridden = set()
+        self._book.new_epoch()
 
     # -- reading values -------------------------------------------------------------------
 
@@ -849,7 +938,7 @@ class CompiledModel:
         compiled = self._compiler.compile(node, 0, False)
         if compiled.value is None:
             raise EngineError(f"cannot evaluate name {target!r}: {compiled.unsupported}")
-        return compiled.value(cell_key(0, 1, 1))
+        return compiled.value(cell_key(0, 1, 1), ())
 
     def _indirect(self, text: str, key: int, a1: bool) -> Ref | XlError:
         from eval_svc.engine.functions.lookup import resolve_text_reference

@@ -290,8 +290,8 @@ def number_to_text(x: float) -> str:
         return s
     mant, _, exp = s.partition("e")
     e = int(exp)
-    if -10 < e < 0:
-        # Small numbers stay in decimal notation while they are short enough.
+    if -6 < e < 0:
+        # Down to 1E-05 Excel writes small numbers in decimal notation.
         return f"{x:.{15 - e - 1}f}".rstrip("0").rstrip(".")
     if "." in mant:
         mant = mant.rstrip("0").rstrip(".")
@@ -380,6 +380,30 @@ def op_sub(a: Any, b: Any) -> Any:
     if -_FLOAT_MAX <= r <= _FLOAT_MAX:
         return r
     return NUM
+
+
+def _snap(r: Any, a: Any, b: Any) -> Any:
+    """Excel's last-operation rounding: a sum that is only noise of its operands is 0."""
+    if type(r) is float and r != 0 and type(a) is float and type(b) is float:
+        if abs(r) <= max(abs(a), abs(b)) * 1e-15:
+            return 0.0
+    return r
+
+
+def op_add_final(a: Any, b: Any) -> Any:
+    if type(a) is not float:
+        a = to_number(a)
+    if type(b) is not float:
+        b = to_number(b)
+    return _snap(op_add(a, b), a, b)
+
+
+def op_sub_final(a: Any, b: Any) -> Any:
+    if type(a) is not float:
+        a = to_number(a)
+    if type(b) is not float:
+        b = to_number(b)
+    return _snap(op_sub(a, b), a, b)
 
 
 def op_mul(a: Any, b: Any) -> Any:

@@ -22,19 +22,17 @@ from eval_svc.engine.functions._helpers import (
     text,
 )
 from eval_svc.engine.functions._registry import register
-from eval_svc.engine.runtime import NUM, VALUE
+from eval_svc.engine.runtime import NUM, VALUE, text_to_number
 
 
 def serial(x: Any) -> float:
     """A date argument: a number, or text Excel reads as a date; #NUM! if negative."""
     if type(x) is str:
-        s = dates.parse_date_time(x)
-        if s is None:
-            raise ErrorResult(VALUE)
-        return s
-    if type(x) is bool:
-        raise ErrorResult(VALUE)
-    n = num(x)
+        n = text_to_number(x)
+        if type(n) is XlError:
+            raise ErrorResult(n)
+    else:
+        n = num(x)
     if n < 0 or n > dates.max_serial() + 1:
         raise ErrorResult(NUM)
     return n
@@ -168,13 +166,13 @@ def _add_months(x: Any, months: Any, end_of_month: bool) -> Any:
     return NUM if s is None else float(s)
 
 
-@register("EDATE", "vv")
+@register("EDATE", "ss")
 @safe
 def edate(start: Any, months: Any) -> Any:
     return _add_months(start, months, False)
 
 
-@register("EOMONTH", "vv")
+@register("EOMONTH", "ss")
 @safe
 def eomonth(start: Any, months: Any) -> Any:
     return _add_months(start, months, True)
@@ -255,7 +253,7 @@ def weekday(x: Any, kind: Any = None) -> Any:
     return NUM
 
 
-@register("WEEKNUM", "vv")
+@register("WEEKNUM", "ss")
 @safe
 def weeknum(x: Any, kind: Any = None) -> Any:
     s = math.floor(serial(x))
@@ -276,8 +274,13 @@ def weeknum(x: Any, kind: Any = None) -> Any:
 @register("ISOWEEKNUM", "v")
 @safe
 def isoweeknum(x: Any) -> Any:
-    d = dates.serial_to_date(math.floor(serial(x)))
-    return float(d.isocalendar()[1])
+    s = math.floor(serial(x))
+    # Excel's own calendar (1900-01-01 a Sunday), so early-1900 serials agree with Excel.
+    monday0 = (s + 5) % 7
+    thursday = s - monday0 + 3
+    year = dates.serial_to_ymd(max(thursday, 1))[0]
+    jan1 = dates.ymd_to_serial(year, 1, 1) or 0
+    return float((thursday - jan1) // 7 + 1)
 
 
 def _yearfrac_basis_0(y1: int, m1: int, d1: int, y2: int, m2: int, d2: int) -> float:
@@ -315,12 +318,10 @@ def _yearfrac_basis_1(s: int, e: int) -> float:
     return delta / denom
 
 
-@register("YEARFRAC", "vvv")
+@register("YEARFRAC", "sss")
 @safe
 def yearfrac(start: Any, end: Any, basis: Any = None) -> Any:
-    if type(basis) is bool or type(basis) is str:
-        return VALUE
-    b = 0 if basis is None else int(num(basis))
+    b = 0 if basis is None else math.trunc(num(basis))
     if b not in (0, 1, 2, 3, 4):
         return NUM
     s, e = math.floor(serial(start)), math.floor(serial(end))
@@ -388,13 +389,13 @@ def _networkdays(start: Any, end: Any, weekend: Any, holidays: Any) -> Any:
     return float(count * step)
 
 
-@register("NETWORKDAYS", "vvr")
+@register("NETWORKDAYS", "ssr")
 @safe
 def networkdays(start: Any, end: Any, holidays: Any = None) -> Any:
     return _networkdays(start, end, None, holidays)
 
 
-@register("NETWORKDAYS.INTL", "vvvr")
+@register("NETWORKDAYS.INTL", "sssr")
 @safe
 def networkdays_intl(start: Any, end: Any, weekend: Any = None, holidays: Any = None) -> Any:
     return _networkdays(start, end, weekend, holidays)
@@ -416,13 +417,13 @@ def _workday(start: Any, n: Any, weekend: Any, holidays: Any) -> Any:
     return float(d)
 
 
-@register("WORKDAY", "vvr")
+@register("WORKDAY", "ssr")
 @safe
 def workday(start: Any, n: Any, holidays: Any = None) -> Any:
     return _workday(start, n, None, holidays)
 
 
-@register("WORKDAY.INTL", "vvvr")
+@register("WORKDAY.INTL", "sssr")
 @safe
 def workday_intl(start: Any, n: Any, weekend: Any = None, holidays: Any = None) -> Any:
     return _workday(start, n, weekend, holidays)

@@ -107,6 +107,8 @@ def _formulas() -> _Formulas:
 
 def _to_formulas(value: Any, f: _Formulas) -> Any:
     t = type(value)
+    if t is Ref and value.is_cell:
+        return _scalar_to_formulas(value.first(), f)
     if t is Ref or t is Array:
         rows = value.rows() if t is Ref else value.rows
         if not rows or not rows[0]:

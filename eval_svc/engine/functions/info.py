@@ -61,14 +61,14 @@ def _parity(x: Any) -> Any:
     return int(num(x)) % 2
 
 
-@register("ISEVEN", "v")
+@register("ISEVEN", "s")
 @safe
 def iseven(x: Any) -> Any:
     p = _parity(x)
     return p if type(p) is XlError else p == 0
 
 
-@register("ISODD", "v")
+@register("ISODD", "s")
 @safe
 def isodd(x: Any) -> Any:
     p = _parity(x)
@@ -173,3 +173,36 @@ def xna() -> Any:
 
 
 _ = VALUE
+
+
+@register("CELL", "vr", context=True)
+@safe
+def cell(ctx: Any, key: int, info_type: Any, ref: Any = None) -> Any:
+    """CELL for the information a workbook carries (no formatting or window state)."""
+    from calcwire.formula import column_letters
+    from eval_svc.engine.functions._helpers import text
+
+    what = text(info_type).lower()
+    if ref is None:
+        s, r, c = key >> 36, (key >> 15) & 0x1FFFFF, key & 0x7FFF
+        value = ctx.book.get(key)
+    elif type(ref) is Ref:
+        s, r, c = ref.sheet, ref.r1, ref.c1
+        value = ref.first()
+    else:
+        return VALUE
+    if what == "address":
+        return f"${column_letters(c)}${r}"
+    if what == "row":
+        return float(r)
+    if what == "col":
+        return float(c)
+    if what == "contents":
+        return value if value is not None else 0.0
+    if what == "type":
+        if value is None:
+            return "b"
+        return "l" if type(value) is str else "v"
+    if what == "sheet":
+        return float(s + 1)
+    return VALUE

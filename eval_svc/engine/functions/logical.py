@@ -29,6 +29,11 @@ def _logicals(args: tuple[Any, ...]) -> list[bool] | XlError:
             continue
         if a is None:
             continue
+        if type(a) is str:
+            u = a.upper()
+            if u in ("TRUE", "FALSE"):
+                out.append(u == "TRUE")
+            continue  # other text given directly is ignored
         b = to_bool(a)
         if type(b) is XlError:
             return b

@@ -85,6 +85,11 @@ def sumsq(*args: Any) -> Any:
 @safe
 def sumproduct(*args: Any) -> Any:
     grids = [grid(a) for a in args]
+    for g in grids:  # errors in the data win over a shape mismatch
+        for row in g:
+            for v in row:
+                if type(v) is XlError:
+                    return v
     nr, nc = len(grids[0]), len(grids[0][0])
     for g in grids:
         if len(g) != nr or len(g[0]) != nc:
@@ -169,7 +174,7 @@ def mod(a: Any, b: Any) -> Any:
     return r
 
 
-@register("QUOTIENT", "vv")
+@register("QUOTIENT", "ss")
 @safe
 def quotient(a: Any, b: Any) -> Any:
     n, d = num(a), num(b)
@@ -200,7 +205,7 @@ def sqrt(x: Any) -> Any:
     return math.sqrt(n)
 
 
-@register("SQRTPI", "v")
+@register("SQRTPI", "s")
 @safe
 def sqrtpi(x: Any) -> Any:
     n = num(x)
@@ -361,7 +366,7 @@ def fact(x: Any) -> Any:
     return float(math.factorial(int(n)))
 
 
-@register("FACTDOUBLE", "v")
+@register("FACTDOUBLE", "s")
 @safe
 def factdouble(x: Any) -> Any:
     n = int(num(x))
@@ -404,6 +409,11 @@ def permut(n: Any, k: Any) -> Any:
 
 
 def _int_args(args: Any) -> list[int]:
+    from eval_svc.engine.functions._helpers import is_range
+
+    for a in args:
+        if not is_range(a) and (a is None or type(a) is str or type(a) is bool):
+            raise ErrorResult(VALUE)  # an Analysis ToolPak function: no text, logicals or blanks
     out = []
     for v in numbers(args):
         if v < 0:
@@ -470,7 +480,7 @@ def ceiling_math(x: Any, significance: Any = None, mode: Any = None) -> Any:
     if s == 0 or n == 0:
         return 0.0
     if n < 0 and m != 0:
-        return -float(math.floor(_q15(-n / s)) * s)
+        return -float(math.ceil(_q15(-n / s)) * s)  # away from zero
     return float(math.ceil(_q15(n / s)) * s)
 
 
@@ -483,11 +493,11 @@ def floor_math(x: Any, significance: Any = None, mode: Any = None) -> Any:
     if s == 0 or n == 0:
         return 0.0
     if n < 0 and m != 0:
-        return -float(math.ceil(_q15(-n / s)) * s)
+        return -float(math.floor(_q15(-n / s)) * s)  # toward zero
     return float(math.floor(_q15(n / s)) * s)
 
 
-@register("MROUND", "vv")
+@register("MROUND", "ss")
 @safe
 def mround(x: Any, multiple: Any) -> Any:
     n, m = num(x), num(multiple)
