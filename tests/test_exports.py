@@ -13,13 +13,22 @@ MODULES = [
     "calcwire.devstack",
     "calcwire.grpc_errors",
     "calcwire.health_client",
+    "calcwire.internal_auth",
+    "calcwire.internal_client",
     "calcwire.logs",
     "calcwire.messaging",
     "calcwire.server",
+    "calcwire.tenancy",
+    "calcwire.tls",
+    "calcwire.cli.admin",
     "gateway.app",
+    "gateway.auth",
     "gateway.backend_health",
+    "gateway.keys",
+    "gateway.limits",
     "gateway.proxy",
     "gateway.routes",
+    "gateway.store",
 ]
 
 

@@ -13,6 +13,8 @@ TEST_SERVICE_ENV = {
     "CALCWIRE_LOG_LEVEL": "info",
     "CALCWIRE_HEALTH_INTERVAL_SECONDS": "0.3",
     "CALCWIRE_SHUTDOWN_GRACE_SECONDS": "5",
+    # A revoked key stops working within a second at the harness's gateway.
+    "CALCWIRE_API_KEY_CACHE_SECONDS": "1",
 }
 
 
@@ -40,3 +42,11 @@ async def make_work_queue(js: JetStreamContext, prefix: str, *, ack_wait: float 
         ),
     )
     return stream
+
+
+Metadata = tuple[tuple[str, str], ...]
+
+
+def bearer(api_key: str) -> Metadata:
+    """Call metadata presenting ``api_key`` to the gateway."""
+    return (("authorization", f"Bearer {api_key}"),)

@@ -32,10 +32,10 @@ SERVICES = {
     "validation-svc": "validation_svc",
 }
 BACKENDS = ("import-svc", "eval-svc", "validation-svc")
-SECRET_KEYS = frozenset({"DATABASE_URL", "NATS_URL", "CALCWIRE_GATEWAY_SECRET"})
+SECRET_KEYS = frozenset({"DATABASE_URL", "NATS_URL", "CALCWIRE_INTERNAL_SECRET"})
 # What each service reads from the Secret calcwire-secrets (the gateway uses no NATS).
 SERVICE_SECRET_KEYS = {
-    "gateway": frozenset({"DATABASE_URL", "CALCWIRE_GATEWAY_SECRET"}),
+    "gateway": frozenset({"DATABASE_URL", "CALCWIRE_INTERNAL_SECRET"}),
     **{backend: SECRET_KEYS for backend in BACKENDS},
 }
 

@@ -301,7 +301,7 @@ class TestSecrets:
             assert len(calcwire_secrets) == 1
             values = secret_values(objects, "calcwire-secrets")
             assert set(values) == SECRET_KEYS
-            assert "dev-only-insecure" in values["CALCWIRE_GATEWAY_SECRET"]
+            assert "dev-only-insecure" in values["CALCWIRE_INTERNAL_SECRET"]
             assert "dev-only-insecure" in (urlsplit(values["DATABASE_URL"]).password or "")
 
     def test_prod_holds_no_secret_and_expects_calcwire_secrets(
@@ -405,13 +405,11 @@ class TestLoadBalancing:
         )
         for overlay, objects in overlays.items():
             maps = config_maps(objects)
-            for client in ("gateway", "import-svc"):
+            for client in ("gateway", *BACKENDS):
                 (container,) = containers(one(objects, "Deployment", client))
                 environment = env_of(container, maps)
                 for variable, backend in TARGET_VARIABLES.items():
-                    if variable not in environment:
-                        assert client != "gateway", f"{overlay}: the gateway has no {variable}"
-                        continue
+                    assert variable in environment, f"{overlay}: {client} has no {variable}"
                     target = pattern.match(environment[variable])
                     assert target, f"{overlay}/{client}: {variable}={environment[variable]!r}"
                     assert target["namespace"] == OVERLAY_NAMESPACES[overlay]
@@ -483,8 +481,8 @@ class TestNetworkPolicies:
     # workload -> names of the workloads that may connect to it (in the namespace),
     # and of the namespaces allowed in whole.
     EXPECTED: ClassVar[dict[str, tuple[set[str], set[str]]]] = {
-        "import-svc": ({"gateway"}, set()),
-        "eval-svc": ({"gateway"}, set()),
+        "import-svc": ({"gateway", "eval-svc", "validation-svc"}, set()),
+        "eval-svc": ({"gateway", "validation-svc"}, set()),
         "validation-svc": ({"gateway", "import-svc"}, set()),
         "postgres": (set(SERVICES), set()),
         "nats": (set(BACKENDS), {"keda"}),
