@@ -2,8 +2,8 @@
 
 A serial is a number of days: in the 1900 system 1 is 1900-01-01 and 60 is
 the 29 February 1900 that Lotus 1-2-3 invented and Excel kept; in the 1904
-system 0 is 1904-01-01. The date system of the workbook being computed is set
-with :func:`use_1904` before a calculation (a calculation runs on one thread).
+system 0 is 1904-01-01. The date system is that of the workbook being
+computed in this thread (:func:`eval_svc.engine.conventions.current`).
 """
 
 from __future__ import annotations
@@ -12,12 +12,15 @@ import datetime as dt
 import re
 from typing import Final
 
+from eval_svc.engine.conventions import current
+
 __all__ = [
     "date_to_serial",
+    "is_1904",
+    "max_serial",
     "parse_date_time",
     "serial_to_date",
     "serial_to_ymd",
-    "use_1904",
     "ymd_to_serial",
 ]
 
@@ -25,23 +28,18 @@ _BASE_1900: Final = dt.date(1899, 12, 30)
 _BASE_1904: Final = dt.date(1904, 1, 1)
 _MAX_SERIAL_1900: Final = 2958465  # 9999-12-31
 
-_state = {"1904": False}
-
-
-def use_1904(flag: bool) -> None:
-    _state["1904"] = flag
-
 
 def is_1904() -> bool:
-    return _state["1904"]
+    """Whether the workbook being computed in this thread uses the 1904 date system."""
+    return current().date1904
 
 
 def max_serial() -> int:
-    return _MAX_SERIAL_1900 - (1462 if _state["1904"] else 0)
+    return _MAX_SERIAL_1900 - (1462 if current().date1904 else 0)
 
 
 def date_to_serial(d: dt.date) -> int:
-    if _state["1904"]:
+    if current().date1904:
         return (d - _BASE_1904).days
     n = (d - _BASE_1900).days
     return n - 1 if n < 61 else n
@@ -53,7 +51,7 @@ def ymd_to_serial(year: int, month: int, day: int) -> int | None:
     month = (month - 1) % 12 + 1
     if not 1 <= year <= 9999:
         return None
-    if _state["1904"]:
+    if current().date1904:
         serial = (dt.date(year, month, 1) - _BASE_1904).days + day - 1
         return serial if 0 <= serial <= max_serial() else None
     # 1900 system: Excel's calendar has a 29 February 1900, so serials run on
@@ -71,7 +69,7 @@ def ymd_to_serial(year: int, month: int, day: int) -> int | None:
 def serial_to_ymd(serial: float) -> tuple[int, int, int]:
     """(year, month, day) of a serial; 1900-01-00 for 0 and 1900-02-29 for 60 in the 1900 system."""
     n = int(serial)
-    if _state["1904"]:
+    if current().date1904:
         d = _BASE_1904 + dt.timedelta(days=n)
         return d.year, d.month, d.day
     if n == 60:
@@ -87,7 +85,7 @@ def serial_to_ymd(serial: float) -> tuple[int, int, int]:
 def serial_to_date(serial: float) -> dt.date:
     """A real calendar date for a serial (the fake 29 Feb 1900 becomes 1 March)."""
     n = int(serial)
-    if _state["1904"]:
+    if current().date1904:
         return _BASE_1904 + dt.timedelta(days=n)
     if 0 < n < 61:
         n += 1
@@ -199,7 +197,7 @@ def _parse_date(text: str) -> int | None:
         year = _year(g.get("y"))
         if not (1 <= month <= 12 and 1 <= day <= 31):
             return None
-        if year < 1900 and not _state["1904"]:
+        if year < 1900 and not current().date1904:
             return None
         try:
             dt.date(year, month, day)

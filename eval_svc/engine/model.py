@@ -10,12 +10,14 @@ that depend on changed inputs, in plan order.
 from __future__ import annotations
 
 import bisect
+import functools
 import operator
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from calcwire.formula import (
     MAX_COL,
@@ -29,10 +31,10 @@ from calcwire.formula import (
 )
 from calcwire.values import CellValue, XlError
 from calcwire.workbook.model import Workbook
-from eval_svc.engine import dates
 from eval_svc.engine.ast import Area, CellRef
 from eval_svc.engine.book import Book
 from eval_svc.engine.compiler import CompiledShape, ShapeCompiler, is_special
+from eval_svc.engine.conventions import Conventions, using
 from eval_svc.engine.env import base_env, make_range_from_keys
 from eval_svc.engine.errors import EngineError, ReferenceNotFound
 from eval_svc.engine.functions import FUNCTIONS
@@ -62,6 +64,34 @@ _RANGE_NODE_MIN = 16
 
 
 _row_col = operator.attrgetter("row", "col")
+# Long chains of formulas evaluated on demand (OFFSET, INDIRECT, cycles) recurse deeply.
+_RECURSION_LIMIT = 20000
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _deep_enough() -> None:
+    """Raise the interpreter's recursion limit for long formula chains.
+
+    The limit is process-wide and another thread may be computing, so it is
+    only ever raised, never put back.
+    """
+    if sys.getrecursionlimit() < _RECURSION_LIMIT:
+        sys.setrecursionlimit(_RECURSION_LIMIT)
+
+
+def _exclusive(
+    method: Callable[Concatenate[CompiledModel, _P], _R],
+) -> Callable[Concatenate[CompiledModel, _P], _R]:
+    """One call at a time on a model, under the model's own conventions (dates, character set)."""
+
+    @functools.wraps(method)
+    def wrapper(self: CompiledModel, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with self.lock, using(self.conventions):
+            return method(self, *args, **kwargs)
+
+    return wrapper
 
 
 def _is_function(name: str) -> bool:
@@ -111,9 +141,17 @@ class CompiledModel:
     """A workbook compiled for calculation; see the package docstring for the API."""
 
     def __init__(self, workbook: Workbook, progress: Progress | None = None) -> None:
+        #: Held by every public method; hold it yourself around a sequence of calls
+        #: that must not interleave with another thread's (set_values, values, reset).
+        self.lock = threading.RLock()
+        #: The workbook's date system and character set, current while this model computes.
+        self.conventions = Conventions.of(workbook)
+        with using(self.conventions):
+            self._compile(workbook, progress)
+
+    def _compile(self, workbook: Workbook, progress: Progress | None) -> None:
         self._workbook = workbook
         self._calc = workbook.calc
-        self._apply_locale()
         self._book = book = Book(workbook, _is_function)
         self._values = book.values
         env = base_env()
@@ -159,13 +197,6 @@ class CompiledModel:
         self._readers: (
             tuple[dict[int, list[int]], list[list[tuple[int, int, int, int, int]]]] | None
         ) = None
-
-    def _apply_locale(self) -> None:
-        """Workbook-wide conventions the functions follow (one calculation runs at a time)."""
-        from eval_svc.engine.functions.text import use_mac_charset
-
-        dates.use_1904(self._workbook.date1904)
-        use_mac_charset("macintosh" in (self._workbook.application or "").lower())
 
     # -- progress -------------------------------------------------------------
 
@@ -716,11 +747,11 @@ class CompiledModel:
         self._values[self._keys[i]] = 0.0 if v is None else v
         self._state[i] = 2
 
+    @_exclusive
     def calculate(self, progress: Progress | None = None) -> list[CellResult]:
         """Recompute every formula cell (a full calculation) and return one result per formula cell."""
         if progress is not None:
             self._progress = progress
-        self._apply_locale()
         n = len(self._keys)
         self._state = state = bytearray(n)
         self._failed = {}
@@ -734,33 +765,29 @@ class CompiledModel:
         cycles = self._cycles
         self._book.dyn_get = self._guarded_get
         self._book.new_epoch()
-        old_limit = sys.getrecursionlimit()
-        sys.setrecursionlimit(max(old_limit, 20000))
+        _deep_enough()
         done = 0
-        try:
-            for i in self._plan:
-                done += 1
-                self._position = done
-                if done % _PROGRESS_EVERY == 0:
-                    self._report("computing", done, len(self._plan))
-                if i < 0:
-                    self._eval_cycle(cycles[-i - 1])
-                    continue
-                if state[i]:
-                    continue
-                state[i] = 1
-                kind = kinds[i]
-                k = keys[i]
-                try:
-                    if kind == 0:
-                        values[k] = fns[i](k, params[i])  # type: ignore[misc]
-                    elif kind != _BROKEN:
-                        self._eval(i)
-                except Exception as exc:  # noqa: BLE001 - a formula must never crash the model
-                    self._fail(i, exc)
-                state[i] = 2
-        finally:
-            sys.setrecursionlimit(old_limit)
+        for i in self._plan:
+            done += 1
+            self._position = done
+            if done % _PROGRESS_EVERY == 0:
+                self._report("computing", done, len(self._plan))
+            if i < 0:
+                self._eval_cycle(cycles[-i - 1])
+                continue
+            if state[i]:
+                continue
+            state[i] = 1
+            kind = kinds[i]
+            k = keys[i]
+            try:
+                if kind == 0:
+                    values[k] = fns[i](k, params[i])  # type: ignore[misc]
+                elif kind != _BROKEN:
+                    self._eval(i)
+            except Exception as exc:  # noqa: BLE001 - a formula must never crash the model
+                self._fail(i, exc)
+            state[i] = 2
         self._report("computing", len(self._plan), len(self._plan), force=True)
         results = self._results()
         self._baseline = dict(values)
@@ -993,6 +1020,7 @@ class CompiledModel:
             self._book.new_epoch()
         values.update(results)
 
+    @_exclusive
     def set_values(self, changes: Mapping[str, CellValue]) -> int:
         """Change input cells (A1 references or defined names); recompute what depends on them.
 
@@ -1001,7 +1029,7 @@ class CompiledModel:
         """
         if self._baseline is None:
             self.calculate()
-        self._apply_locale()
+        _deep_enough()
         seeds: set[int] = set()
         for target, value in changes.items():
             key = self._target_cell(target)
@@ -1023,6 +1051,7 @@ class CompiledModel:
         self._recompute(affected)
         return sum(1 for i in affected if i < self._n_real)
 
+    @_exclusive
     def reset(self) -> None:
         """Back to the values of the last full calculate()."""
         if self._baseline is None:
@@ -1034,6 +1063,7 @@ class CompiledModel:
 
     # -- reading values -------------------------------------------------------------------
 
+    @_exclusive
     def value(self, target: str) -> Any:
         """The current value of a cell, a range (tuple of row tuples) or a defined name."""
         found = self._target(target)
@@ -1043,6 +1073,7 @@ class CompiledModel:
             return tuple(tuple(row) for row in found.full_rows())
         return found
 
+    @_exclusive
     def values(self, targets: Iterable[str]) -> list[Any]:
         return [self.value(t) for t in targets]
 

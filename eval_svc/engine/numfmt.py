@@ -459,13 +459,20 @@ def _format_fraction(x: float, toks: list[tuple[str, str]]) -> str:
     return f"{sign}{n + whole * d}/{d}"
 
 
+def _weekday(days: int) -> int:
+    """0 for Monday: serial 1 was a Sunday in the 1900 system (1900-01-01), 0 a Friday in 1904."""
+    from eval_svc.engine.dates import is_1904
+
+    return (days + 4) % 7 if is_1904() else (days + 5) % 7
+
+
 def _format_date(x: float, section: str) -> str:
     from eval_svc.engine.dates import serial_to_ymd
 
     days = math.floor(x)
     secs_total = (x - days) * 86400.0
     y, mo, d = serial_to_ymd(days) if days < 2958466 else (9999, 12, 31)
-    weekday = (days + 5) % 7  # serial 1 (1900-01-01) was a Sunday in Excel's calendar
+    weekday = _weekday(days)
     has_ampm = bool(re.search(r"am/pm|a/p", _strip_quotes(section), re.IGNORECASE))
     # decide rounding of seconds by the smallest unit shown
     frac_digits = 0
@@ -477,7 +484,7 @@ def _format_date(x: float, section: str) -> str:
         secs_round -= 86400
         days += 1
         y, mo, d = serial_to_ymd(days) if days < 2958466 else (9999, 12, 31)
-        weekday = (days + 5) % 7
+        weekday = _weekday(days)
     hh = int(secs_round // 3600)
     mi = int((secs_round % 3600) // 60)
     ss = secs_round % 60

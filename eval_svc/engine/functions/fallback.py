@@ -9,8 +9,10 @@ holds the function is imported, and only when a formula needs it.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import math
+import threading
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -59,7 +61,9 @@ _DENIED: Final = frozenset(
     }
 )
 
+# Made on first use and shared by every model; filled under the lock (threads compile at once).
 _specs: dict[str, FunctionSpec] = {}
+_lock = threading.Lock()
 
 
 def has_fallback(name: str) -> bool:
@@ -72,11 +76,23 @@ def fallback_spec(name: str) -> FunctionSpec | None:
         return None
     spec = _specs.get(name)
     if spec is None:
-        module, key = FORMULAS_FUNCTIONS[name]
-        spec = FunctionSpec(
-            name, _adapter(module, key), "", "r", 0, MAX_ARGS, name in _VOLATILE, False, "x", False
-        )
-        _specs[name] = spec
+        with _lock:
+            spec = _specs.get(name)
+            if spec is None:
+                module, key = FORMULAS_FUNCTIONS[name]
+                spec = FunctionSpec(
+                    name,
+                    _adapter(module, key),
+                    "",
+                    "r",
+                    0,
+                    MAX_ARGS,
+                    name in _VOLATILE,
+                    False,
+                    "x",
+                    False,
+                )
+                _specs[name] = spec
     return spec
 
 
@@ -97,13 +113,9 @@ class _Formulas:
         self.error_type = operand.XlError
 
 
-_conv: list[_Formulas] = []
-
-
+@functools.cache
 def _formulas() -> _Formulas:
-    if not _conv:
-        _conv.append(_Formulas())
-    return _conv[0]
+    return _Formulas()
 
 
 def _to_formulas(value: Any, f: _Formulas) -> Any:
@@ -179,20 +191,22 @@ class _Unconvertible(Exception):
 
 
 def _adapter(module: str, key: str) -> Callable[..., Any]:
-    impl: list[Callable[..., Any]] = []
+    @functools.cache
+    def implementation() -> Callable[..., Any]:
+        mod = importlib.import_module(f"formulas.functions.{module}")
+        found: Callable[..., Any] = mod.FUNCTIONS[key]
+        return found
 
     def call(*args: Any) -> Any:
         f = _formulas()
-        if not impl:
-            mod = importlib.import_module(f"formulas.functions.{module}")
-            impl.append(mod.FUNCTIONS[key])
+        impl = implementation()
         try:
             converted = [_to_formulas(a, f) for a in args]
         except _Unconvertible:
             return VALUE
         try:
             with f.np.errstate(all="ignore"):
-                result = impl[0](*converted)
+                result = impl(*converted)
         except Exception:  # noqa: BLE001 - a library failure is Excel's #VALUE!
             return VALUE
         return _from_formulas(result, f)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from typing import Any
@@ -444,22 +445,17 @@ def _skip_subtotals(ctx: Any, args: tuple[Any, ...]) -> list[Any]:
     return out
 
 
-_SUBTOTAL_FUNCS: dict[int, Callable[..., Any]] = {}
-
-
+@functools.cache
 def _subtotal_funcs() -> dict[int, Callable[..., Any]]:
-    if not _SUBTOTAL_FUNCS:
-        from eval_svc.engine.functions.math import xproduct, xsum
+    """SUBTOTAL's function numbers (made on first use: some live in modules imported later)."""
+    from eval_svc.engine.functions._registry import FUNCTIONS
+    from eval_svc.engine.functions.math import xproduct, xsum
 
-        funcs = [average, count, counta, xmax, xmin, xproduct]
-        from eval_svc.engine.functions._registry import FUNCTIONS
-
-        funcs += [FUNCTIONS[n].impl for n in ("STDEV", "STDEVP")]
-        funcs += [xsum]
-        funcs += [FUNCTIONS[n].impl for n in ("VAR", "VARP")]
-        for i, f in enumerate(funcs, start=1):
-            _SUBTOTAL_FUNCS[i] = f
-    return _SUBTOTAL_FUNCS
+    funcs = [average, count, counta, xmax, xmin, xproduct]
+    funcs += [FUNCTIONS[n].impl for n in ("STDEV", "STDEVP")]
+    funcs += [xsum]
+    funcs += [FUNCTIONS[n].impl for n in ("VAR", "VARP")]
+    return dict(enumerate(funcs, start=1))
 
 
 @register("SUBTOTAL", "v", rest="r", context=True)

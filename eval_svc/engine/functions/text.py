@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from calcwire.values import XlError
+from eval_svc.engine.conventions import current
 from eval_svc.engine.functions._helpers import (
     ErrorResult,
     boolean,
@@ -209,14 +210,6 @@ def rept(s: Any, n: Any) -> Any:
     return out
 
 
-_charset = ["cp1252"]
-
-
-def use_mac_charset(flag: bool) -> None:
-    """CHAR and CODE use Mac Roman in files saved by Mac Excel, Windows-1252 otherwise."""
-    _charset[0] = "mac_roman" if flag else "cp1252"
-
-
 @register("CHAR", "v")
 @safe
 def char(n: Any) -> Any:
@@ -225,7 +218,8 @@ def char(n: Any) -> Any:
         return VALUE
     if k < 128:
         return chr(k)
-    return bytes([k]).decode(_charset[0], errors="replace")
+    # Mac Roman in files saved by Mac Excel, Windows-1252 otherwise.
+    return bytes([k]).decode(current().charset, errors="replace")
 
 
 @register("CODE", "v")
@@ -235,7 +229,7 @@ def code(s: Any) -> Any:
     if not t:
         return VALUE
     try:
-        b = t[0].encode(_charset[0])
+        b = t[0].encode(current().charset)
     except UnicodeEncodeError:
         return 63.0
     return float(b[0])
