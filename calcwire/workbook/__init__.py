@@ -13,6 +13,7 @@ from calcwire.workbook.model import (
     DefinedName,
     ExternalLink,
     Sheet,
+    Table,
     Workbook,
 )
 from calcwire.workbook.package import PackageInfo, PackageLimits, inspect_package
@@ -29,6 +30,7 @@ __all__ = [
     "PackageLimits",
     "ReadProgress",
     "Sheet",
+    "Table",
     "Workbook",
     "WorkbookReader",
     "inspect_package",

@@ -24,6 +24,7 @@ __all__ = [
     "ExternalLink",
     "Sheet",
     "SheetState",
+    "Table",
     "Workbook",
 ]
 
@@ -94,6 +95,28 @@ class DefinedName:
 
 
 @dataclass(frozen=True, slots=True)
+class Table:
+    """An Excel Table (a ListObject, ``xl/tables/tableN.xml``), which formulas name in
+    structured references such as ``Sales[Amount]`` or ``Sales[[#This Row],[Qty]]``.
+
+    ``ref`` is the whole table on ``sheet`` (A1 range), header and totals rows
+    included: the first ``header_row_count`` rows (0 or 1) hold the column
+    headers, the last ``totals_row_count`` rows (0 or 1) the totals, the rows
+    between are the data. ``columns`` are the column names, left to right, one
+    per column of ``ref``. Formulas use ``display_name``; ``name`` is the
+    internal name, usually the same.
+    """
+
+    name: str
+    display_name: str
+    sheet: str
+    ref: str
+    columns: tuple[str, ...]
+    header_row_count: int = 1
+    totals_row_count: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class CalcSettings:
     """The calculation properties saved in the file (``<calcPr>``), with Excel's defaults."""
 
@@ -133,3 +156,5 @@ class Workbook:
     #: e.g. "Microsoft Excel" or "Microsoft Macintosh Excel": CHAR and CODE use the
     #: Mac character set in files saved by Mac Excel.
     application: str = ""
+    #: The Excel Tables of every sheet, which structured references resolve against.
+    tables: list[Table] = field(default_factory=list)

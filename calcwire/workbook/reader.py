@@ -35,7 +35,7 @@ from zlib import error as _ZlibError
 from lxml import etree
 
 from calcwire.errors import InvalidWorkbook
-from calcwire.formula import column_index, column_letters
+from calcwire.formula import column_index, column_letters, parse_range
 from calcwire.values import ERROR_CODES, CellValue, XlError
 from calcwire.workbook._escapes import unescape_text
 from calcwire.workbook._shared_formulas import Translator, translator
@@ -47,6 +47,7 @@ from calcwire.workbook.model import (
     ExternalLink,
     Sheet,
     SheetState,
+    Table,
     Workbook,
 )
 from calcwire.workbook.numfmt import BUILTIN_FORMATS
@@ -137,6 +138,7 @@ class WorkbookReader:
     calc: CalcSettings
     date1904: bool
     external_links: list[ExternalLink]
+    tables: list[Table]
     application: str
     package: PackageInfo
 
@@ -198,6 +200,7 @@ class WorkbookReader:
             external_links=list(self.external_links),
             date1904=self.date1904,
             application=self.application,
+            tables=list(self.tables),
         )
 
     def read_sheet(self, name: str) -> Sheet:
@@ -330,6 +333,8 @@ class WorkbookReader:
         self._formats = self._read_number_formats(by_kind.get("styles"))
         self._dynamic_cm = self._read_dynamic_metadata(by_kind.get("sheetMetadata"))
 
+        self.tables = self._read_tables()
+
         self.external_links = []
         for index, el in enumerate(root.iterfind(f"{q}externalReferences/{q}externalReference"),
                                    start=1):
@@ -339,6 +344,43 @@ class WorkbookReader:
                 self.external_links.append(self._read_external_link(index, target))
             else:
                 self.external_links.append(ExternalLink(index=index, target=""))
+
+    def _read_tables(self) -> list[Table]:
+        """The Excel Tables of every worksheet, linked from the worksheet's relationships."""
+        if not any(name.startswith("xl/tables/") for name in self._names):
+            return []  # most workbooks: no relationships to read
+        tables = []
+        for info in self.sheets:
+            for kind, target, external in self._rels(info.part).values():
+                if kind == "table" and not external and target in self._names:
+                    table = self._read_table(target, info.name)
+                    if table is not None:
+                        tables.append(table)
+        return tables
+
+    def _read_table(self, part: str, sheet: str) -> Table | None:
+        root = self._xml(part)
+        q = self._ns
+        ref = root.get("ref") or ""
+        name = root.get("name") or root.get("displayName") or ""
+        columns = tuple(unescape_text(el.get("name") or "")
+                        for el in root.iterfind(f"{q}tableColumns/{q}tableColumn"))
+        try:
+            _, c1, _, c2 = parse_range(ref)
+        except ValueError:
+            return None  # a table without a valid range: formulas naming it get #REF!
+        if not name or len(columns) != c2 - c1 + 1:
+            return None
+
+        def count(attr: str, default: int) -> int:
+            try:
+                return max(0, int(root.get(attr) or default))
+            except ValueError:
+                return default
+
+        return Table(name=name, display_name=root.get("displayName") or name, sheet=sheet,
+                     ref=ref, columns=columns, header_row_count=min(1, count("headerRowCount", 1)),
+                     totals_row_count=min(1, count("totalsRowCount", 0)))
 
     def _read_application(self) -> str:
         """The program that saved the file, from docProps/app.xml (Mac Excel has its own CHAR)."""

@@ -9,7 +9,7 @@ purpose: change one input, keep the cached values, write.
 What it writes is what the reader reads: sheets with state and cells (numbers,
 shared strings, booleans, errors, formula strings), plain, array, dynamic-array
 and Data Table formulas, number formats, defined names of both scopes, the
-calculation properties, date1904 and external link caches.
+calculation properties, date1904, external link caches and Excel Tables.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import IO, Final
 from calcwire.formula import column_letters, parse_range, translate_formula
 from calcwire.values import CellValue, XlError
 from calcwire.workbook._escapes import escape_attr, escape_text, escape_xml
-from calcwire.workbook.model import Cell, DefinedName, ExternalLink, Sheet, Workbook
+from calcwire.workbook.model import Cell, DefinedName, ExternalLink, Sheet, Table, Workbook
 from calcwire.workbook.numfmt import BUILTIN_FORMAT_IDS, FIRST_CUSTOM_FORMAT_ID
 
 __all__ = ["workbook_bytes", "write_workbook"]
@@ -70,10 +70,21 @@ def write_workbook(
     styles = _Styles()
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=compresslevel) as zf:
         sheet_parts = []
+        table_parts: list[str] = []
         for index, sheet in enumerate(workbook.sheets, start=1):
             part = f"xl/worksheets/sheet{index}.xml"
+            tables = [t for t in workbook.tables if t.sheet == sheet.name]
+            rels: list[tuple[str, str, str, bool]] = []
+            for table in tables:
+                number = len(table_parts) + 1
+                table_parts.append(f"xl/tables/table{number}.xml")
+                zf.writestr(table_parts[-1], _table_xml(table, number))
+                rels.append((f"rId{len(rels) + 1}", "table", f"../tables/table{number}.xml", False))
+            if rels:
+                zf.writestr(f"xl/worksheets/_rels/sheet{index}.xml.rels", _rels_xml(rels))
             with zf.open(part, "w", force_zip64=True) as out:
-                for chunk in _sheet_xml(sheet, strings, styles, cached_values, shared_formulas):
+                for chunk in _sheet_xml(sheet, strings, styles, cached_values, shared_formulas,
+                                        [rid for rid, *_ in rels]):
                     out.write(chunk.encode("utf-8"))
             sheet_parts.append(part)
         dynamic = any(c.dynamic for s in workbook.sheets for c in s.cells)
@@ -102,14 +113,15 @@ def write_workbook(
         zf.writestr("_rels/.rels", _ROOT_RELS)
         zf.writestr("docProps/app.xml", _app_xml(app))
         zf.writestr("[Content_Types].xml",
-                    _content_types(sheet_parts, link_parts, dynamic, macro_enabled))
+                    _content_types(sheet_parts, link_parts, table_parts, dynamic, macro_enabled))
 
 
 # --------------------------------------------------------------------------- worksheets
 
 
 def _sheet_xml(sheet: Sheet, strings: _SharedStrings, styles: _Styles,
-               cached_values: bool, shared_formulas: bool) -> Iterator[str]:
+               cached_values: bool, shared_formulas: bool,
+               table_rids: list[str]) -> Iterator[str]:
     cells = sorted(sheet.cells, key=lambda c: (c.row, c.col))
     dimension = sheet.dimension or _dimension(cells)
     yield (f'{_DECL}<worksheet xmlns="{_MAIN_NS}" xmlns:r="{_REL_NS}">'
@@ -132,8 +144,37 @@ def _sheet_xml(sheet: Sheet, strings: _SharedStrings, styles: _Styles,
             yield "".join(parts)
             parts.clear()
         start = end
-    parts.append("</sheetData></worksheet>")
+    parts.append("</sheetData>")
+    if table_rids:
+        parts.append(f'<tableParts count="{len(table_rids)}">'
+                     + "".join(f'<tablePart r:id="{rid}"/>' for rid in table_rids)
+                     + "</tableParts>")
+    parts.append("</worksheet>")
     yield "".join(parts)
+
+
+def _table_xml(table: Table, number: int) -> str:
+    """A table part; its header cells must hold the column names (the caller writes them)."""
+    r1, c1, r2, c2 = parse_range(table.ref)
+    attrs = (f'id="{number}" name={_attr(table.name)} displayName={_attr(table.display_name)}'
+             f' ref="{table.ref}"')
+    if table.header_row_count != 1:
+        attrs += f' headerRowCount="{table.header_row_count}"'
+    if table.totals_row_count:
+        attrs += f' totalsRowCount="{table.totals_row_count}"'
+    else:
+        attrs += ' totalsRowShown="0"'
+    auto_filter = ""
+    if table.header_row_count:
+        last = r2 - table.totals_row_count
+        auto_filter = (f'<autoFilter ref="{column_letters(c1)}{r1}:'
+                       f'{column_letters(c2)}{last}"/>')
+    columns = "".join(f'<tableColumn id="{i}" name={_attr(name)}/>'
+                      for i, name in enumerate(table.columns, start=1))
+    return (f'{_DECL}<table xmlns="{_MAIN_NS}" {attrs}>{auto_filter}'
+            f'<tableColumns count="{len(table.columns)}">{columns}</tableColumns>'
+            '<tableStyleInfo name="TableStyleMedium2" showFirstColumn="0" showLastColumn="0"'
+            ' showRowStripes="1" showColumnStripes="0"/></table>')
 
 
 class _SharedFormulas:
@@ -407,11 +448,12 @@ def _app_xml(app: str) -> str:
     )
 
 
-def _content_types(sheet_parts: list[str], link_parts: list[str], dynamic: bool,
-                   macro_enabled: bool) -> str:
+def _content_types(sheet_parts: list[str], link_parts: list[str], table_parts: list[str],
+                   dynamic: bool, macro_enabled: bool) -> str:
     overrides = [("/xl/workbook.xml", _CT_WORKBOOK_MACRO if macro_enabled else _CT_WORKBOOK)]
     overrides += [(f"/{p}", _CT_PREFIX + "worksheet+xml") for p in sheet_parts]
     overrides += [(f"/{p}", _CT_PREFIX + "externalLink+xml") for p in link_parts]
+    overrides += [(f"/{p}", _CT_PREFIX + "table+xml") for p in table_parts]
     overrides += [
         ("/xl/sharedStrings.xml", _CT_PREFIX + "sharedStrings+xml"),
         ("/xl/styles.xml", _CT_PREFIX + "styles+xml"),

@@ -32,6 +32,7 @@ __all__ = [
     "Num",
     "Param",
     "Str",
+    "TableRow",
     "Unary",
     "Unsupported",
 ]
@@ -94,6 +95,20 @@ class Area:
 
 
 @dataclass(frozen=True, slots=True)
+class TableRow:
+    """``Table[[#This Row],...]``: the formula cell's row of the columns c1..c2.
+
+    Rows r1..r2 are the table's data rows; from any other row it is #VALUE!.
+    """
+
+    sheet: int
+    r1: int
+    c1: int
+    r2: int
+    c2: int
+
+
+@dataclass(frozen=True, slots=True)
 class Param:
     """A LAMBDA or LET parameter (``_xlpm.x``)."""
 
@@ -145,6 +160,7 @@ Node: TypeAlias = (
     | ArrayLit
     | CellRef
     | Area
+    | TableRow
     | Param
     | Unary
     | Binary

@@ -17,6 +17,12 @@ from calcwire.workbook.model import DefinedName, Workbook
 from eval_svc.engine.ast import Err, Node, Unsupported
 from eval_svc.engine.parser import normalise_function_name, parse_formula
 from eval_svc.engine.runtime import ROW_SHIFT, SHEET_SHIFT, Ref
+from eval_svc.engine.tables import (
+    StructuredReference,
+    StructuredReferenceError,
+    TableArea,
+    parse_structured_reference,
+)
 
 __all__ = ["Book"]
 
@@ -67,6 +73,20 @@ class Book:
             self._names[(dn.name.upper(), scope)] = dn
         self._name_nodes: dict[tuple[str, int | None], Node] = {}
         self._resolving: set[tuple[str, int | None]] = set()
+        # Excel Tables, by upper-case name (formulas use the display name).
+        self.tables: list[TableArea] = []
+        self._table_lookup: dict[str, TableArea] = {}
+        for table in workbook.tables:
+            index = self._sheet_lookup.get(table.sheet.upper())
+            if index is None:
+                continue
+            try:
+                area = TableArea.of(table, index)
+            except ValueError:
+                continue
+            self.tables.append(area)
+            self._table_lookup.setdefault(table.display_name.upper(), area)
+            self._table_lookup.setdefault(table.name.upper(), area)
 
     def _add_external_sheet(self, book: int, name: str, cells: dict[str, CellValue]) -> int:
         index = len(self.sheet_names)
@@ -143,6 +163,33 @@ class Book:
         self._name_nodes[key] = node
         return node
 
+    def table_at(self, sheet: int, row: int, col: int) -> int:
+        """The index of the table holding a cell, or -1."""
+        for i, table in enumerate(self.tables):
+            if table.contains(sheet, row, col):
+                return i
+        return -1
+
+    def table_reference(self, text: str, sheet: int | None, row: int, col: int) -> Node | None:
+        if "[" not in text:
+            table = self._table_lookup.get(text.upper())
+            if table is None:
+                return None
+            return table.resolve(StructuredReference(None, frozenset(), None, None))
+        try:
+            ref = parse_structured_reference(text)
+        except StructuredReferenceError as exc:
+            return Unsupported(f"cannot read table reference {text}: {exc}")
+        if ref.table is None:
+            # Unqualified, as in a calculated column: the table the formula is in.
+            index = -1 if sheet is None else self.table_at(sheet, row, col)
+            found = self.tables[index] if index >= 0 else None
+        else:
+            found = self._table_lookup.get(ref.table.upper())
+        if found is None:
+            return Err(XlError.REF)
+        return found.resolve(ref)
+
     def external_name(self, book: int, name: str) -> Node | None:
         link = next((lk for lk in self.workbook.external_links if lk.index == book), None)
         if link is None:
@@ -195,3 +242,6 @@ class _ExternalResolver:
 
     def is_function(self, name: str) -> bool:
         return self.book.is_function(normalise_function_name(name))
+
+    def table_reference(self, text: str, sheet: int | None, row: int, col: int) -> Node | None:
+        return None  # a linked book's tables are not cached in this file

@@ -37,6 +37,7 @@ from eval_svc.engine.ast import (
     Num,
     Param,
     Str,
+    TableRow,
     Unary,
     Unsupported,
 )
@@ -233,6 +234,12 @@ class _Gen:
             self.ranges.append(f"({parts})")
             ref = f"_rng({parts})"
             return self.from_ref(ref, mode)
+        if t is TableRow:
+            s, r1, c1, r2, c2 = node.sheet, node.r1, node.c1, node.r2, node.c2  # type: ignore[union-attr]
+            self.uses_rc = True
+            # read only from the table's own rows: anywhere else it is #VALUE!, and reads nothing
+            self.ranges.append(f"*((({s}, r, {c1}, r, {c2}),) if {r1} <= r <= {r2} else ())")
+            return self.from_ref(f"_trow(k, {s}, {r1}, {c1}, {r2}, {c2})", mode)
         if t is Param:
             name = node.name  # type: ignore[union-attr]
             if not any(name in scope for scope in self.params):
@@ -279,7 +286,7 @@ class _Gen:
 
     def is_refish(self, node: Node) -> bool:
         t = type(node)
-        if t is CellRef or t is Area or t is Param or t is Invoke:
+        if t is CellRef or t is Area or t is Param or t is Invoke or t is TableRow:
             return True
         if t is Binary:
             return node.op in (":", " ", ",")  # type: ignore[union-attr]

@@ -272,6 +272,19 @@ def _union_op(a: Any, b: Any) -> Any:
     return MultiRef(refs)
 
 
+def make_table_row(book: Any) -> Callable[[int, int, int, int, int, int], Ref | XlError]:
+    """``_trow(k, sheet, r1, c1, r2, c2)``: the formula's row of a table's columns c1..c2
+    (``#This Row``); #VALUE! from a row outside the table's data rows r1..r2."""
+
+    def trow(k: int, sheet: int, r1: int, c1: int, r2: int, c2: int) -> Ref | XlError:
+        row = (k >> 15) & 0x1FFFFF
+        if r1 <= row <= r2:
+            return Ref(book, sheet, row, c1, row, c2)
+        return VALUE
+
+    return trow
+
+
 def make_range_from_keys(book: Any) -> Callable[[int, int], Ref]:
     """``_rngk(k1, k2)``: the area between two corner keys (in either order)."""
 

@@ -35,7 +35,7 @@ from eval_svc.engine.ast import Area, CellRef
 from eval_svc.engine.book import Book
 from eval_svc.engine.compiler import CompiledShape, ShapeCompiler, is_special
 from eval_svc.engine.conventions import Conventions, using
-from eval_svc.engine.env import base_env, make_range_from_keys
+from eval_svc.engine.env import base_env, make_range_from_keys, make_table_row
 from eval_svc.engine.errors import EngineError, ReferenceNotFound
 from eval_svc.engine.functions import FUNCTIONS
 from eval_svc.engine.functions.fallback import has_fallback
@@ -158,6 +158,7 @@ class CompiledModel:
         env["_g"] = book.values.get
         env["_rng"] = book.ref
         env["_rngk"] = make_range_from_keys(book)
+        env["_trow"] = make_table_row(book)
         env["_cref"] = book.cell_ref
         self._env = env
         self._context = Context(self)
@@ -322,7 +323,7 @@ class CompiledModel:
             skeleton, corners = split_references(formula)
         except SplitError:
             return self._shape_for(sheet, row, col, formula, array), ()
-        key = (sheet, array, skeleton)
+        key = (sheet, array, skeleton + self._table_scope(sheet, row, col, formula))
         index = self._template_index.get(key)
         if index is None:
             index = self._make_template(sheet, row, col, formula, array, len(corners))
@@ -335,6 +336,13 @@ class CompiledModel:
         if len(sheets) != len(corners):
             return self._shape_for(sheet, row, col, formula, array), ()
         return index, tuple([(s << SHEET_SHIFT) | rc for s, rc in zip(sheets, corners)])
+
+    def _table_scope(self, sheet: int, row: int, col: int, formula: str) -> str:
+        """An unqualified structured reference (``[@Qty]``) means the table the formula is
+        in: such formulas share a compiled template within one table only."""
+        if "[" in formula and self._book.tables:
+            return f"\x01{self._book.table_at(sheet, row, col)}"
+        return ""
 
     def _make_template(
         self, sheet: int, row: int, col: int, formula: str, array: bool, nparams: int
@@ -354,7 +362,11 @@ class CompiledModel:
         return index
 
     def _shape_for(self, sheet: int, row: int, col: int, formula: str, array: bool) -> int:
-        key = (sheet, array, shape_key(formula, row, col))
+        key = (
+            sheet,
+            array,
+            shape_key(formula, row, col) + self._table_scope(sheet, row, col, formula),
+        )
         index = self._shape_index.get(key)
         if index is not None:
             return index

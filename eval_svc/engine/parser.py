@@ -58,6 +58,11 @@ class Resolver(Protocol):
 
     def is_function(self, name: str) -> bool: ...
 
+    def table_reference(self, text: str, sheet: int | None, row: int, col: int) -> Node | None:
+        """A structured reference, or a table's bare name, written in (sheet, row, col);
+        None when ``text`` names no table."""
+        ...
+
 
 _INFIX: Final[dict[str, tuple[int, int]]] = {
     "=": (1, 2),
@@ -283,7 +288,8 @@ class _Parser:
         if kind is TokenKind.ARRAY:
             return _parse_array(t.text)
         if kind is TokenKind.STRUCTREF:
-            return Unsupported(f"table reference {t.text}")
+            found = self.resolver.table_reference(t.text, self.sheet, self.row, self.col)
+            return Err(XlError.REF) if found is None else found
         self.pos -= 1
         raise self.fail("unexpected token")
 
@@ -334,6 +340,8 @@ class _Parser:
         prefix, name = split_prefix(text)
         if prefix is None:
             node = self.resolver.defined_name(name, self.sheet)
+            if node is None:  # a table's name alone means its data
+                node = self.resolver.table_reference(name, self.sheet, self.row, self.col)
         else:
             m = _EXT_RE.fullmatch(prefix)
             if m is not None and not m.group(2):

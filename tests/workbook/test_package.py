@@ -120,6 +120,6 @@ class TestPublicApi:
 
         assert sorted(calcwire.workbook.__all__) == [
             "CalcSettings", "Cell", "DataTable", "DefinedName", "ExternalLink", "PackageInfo",
-            "PackageLimits", "ReadProgress", "Sheet", "Workbook", "WorkbookReader",
+            "PackageLimits", "ReadProgress", "Sheet", "Table", "Workbook", "WorkbookReader",
             "inspect_package", "read_workbook", "workbook_bytes", "write_workbook",
         ]

@@ -17,6 +17,7 @@ from calcwire.workbook.model import (
     DefinedName,
     ExternalLink,
     Sheet,
+    Table,
     Workbook,
 )
 from calcwire.workbook.reader import ReadProgress, WorkbookReader, read_workbook
@@ -257,6 +258,48 @@ class TestWorkbookParts:
         assert cells["A1"].number_format == "0.00%"
         assert cells["B1"].number_format == '0.0"x"'
         assert cells["C1"].number_format == "General"
+
+
+class TestTables:
+    def _workbook(self) -> Workbook:
+        sales = [Cell(2, 2, "Region"), Cell(2, 3, "Sales [USD]"), Cell(3, 2, "North"),
+                 Cell(3, 3, 10.0), Cell(4, 2, "South"), Cell(4, 3, 20.0), Cell(5, 2, "Total"),
+                 Cell(5, 3, 30.0, formula="SUBTOTAL(109,[Sales '[USD']])")]
+        plain = [Cell(1, 1, 1.0), Cell(1, 2, 2.0), Cell(2, 1, 3.0), Cell(2, 2, 4.0)]
+        return Workbook(
+            sheets=[Sheet("Data", cells=sales), Sheet("Empty"), Sheet("More", cells=plain)],
+            tables=[
+                Table("Sales", "Sales", "Data", "B2:C5", ("Region", "Sales [USD]"),
+                      totals_row_count=1),
+                Table("Table2", "Grid", "More", "A1:B2", ("Column1", "Column2"),
+                      header_row_count=0),
+            ],
+        )
+
+    def test_round_trip_through_the_writer(self) -> None:
+        wb = self._workbook()
+        back = read_workbook(workbook_bytes(wb))
+        assert back.tables == wb.tables
+        assert back.sheets[0].cells == wb.sheets[0].cells
+
+    def test_without_tables_the_list_is_empty(self) -> None:
+        assert read_workbook(workbook_bytes(Workbook(sheets=[Sheet("S")]))).tables == []
+
+    def test_what_excel_writes(self) -> None:
+        data = workbook_bytes(self._workbook())
+        part = (f'<?xml version="1.0"?><table xmlns="{MAIN}" id="7" name="Internal" '
+                'displayName="Shown" ref="B2:C5" totalsRowCount="1"><autoFilter ref="B2:C4"/>'
+                '<tableColumns count="2"><tableColumn id="1" name="Line_x000a_one"/>'
+                '<tableColumn id="2" name="B"/></tableColumns></table>')
+        table = read_workbook(_replace(data, {"xl/tables/table1.xml": part})).tables[0]
+        assert table == Table("Internal", "Shown", "Data", "B2:C5", ("Line\none", "B"), 1, 1)
+
+    def test_a_broken_table_part_is_left_out(self) -> None:
+        data = workbook_bytes(self._workbook())
+        part = (f'<?xml version="1.0"?><table xmlns="{MAIN}" id="1" name="T" ref="nowhere">'
+                '<tableColumns count="1"><tableColumn id="1" name="A"/></tableColumns></table>')
+        assert [t.name for t in read_workbook(
+            _replace(data, {"xl/tables/table1.xml": part})).tables] == ["Table2"]
 
 
 class TestStreaming:

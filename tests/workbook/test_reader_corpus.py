@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import warnings
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -112,6 +113,37 @@ def _problems(path: Path) -> tuple[int, list[str]]:
             if key not in theirs_nonempty and mine.value != "":
                 problems.append(f"{sheet.name} R{key[0]}C{key[1]}: {mine} not in openpyxl")
     return checked, problems
+
+
+def _files_with_tables() -> list[Path]:
+    out = []
+    for path in _corpus_files():
+        with zipfile.ZipFile(path) as zf:
+            if any(n.startswith("xl/tables/") for n in zf.namelist()):
+                out.append(path)
+    return out
+
+
+class TestTablesAgainstOpenpyxl:
+    @pytest.mark.parametrize("path", _files_with_tables(), ids=lambda p: p.name)
+    def test_same_tables(self, path: Path) -> None:
+        theirs = []
+        for ws in _load(path, data_only=False).worksheets:
+            for table in ws.tables.values():
+                theirs.append((ws.title, table.name, table.displayName, table.ref,
+                               tuple(c.name for c in table.tableColumns),
+                               1 if table.headerRowCount is None else table.headerRowCount,
+                               table.totalsRowCount or 0))
+        ours = [(t.sheet, t.name, t.display_name, t.ref, t.columns, t.header_row_count,
+                 t.totals_row_count) for t in read_workbook(path).tables]
+        assert ours == theirs
+
+    def test_the_corpus_has_tables(self) -> None:
+        if not _corpus_files():
+            pytest.skip(f"corpus not found at {CORPUS}: tables are not checked against it")
+        names = {p.name for p in _files_with_tables()}
+        assert {"excelcompiler.xlsx", "Alkem_Lab_DCF_Model.xlsx"} <= {
+            n.split("__")[-1] for n in names}
 
 
 class TestReaderAgainstOpenpyxl:

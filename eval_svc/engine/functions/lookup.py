@@ -514,7 +514,7 @@ def _r1c1_part(part: str | None, base: int) -> int:
 
 def resolve_text_reference(book: Any, ref_text: str, key: int, a1: bool) -> Ref | XlError:
     """A reference written as text (INDIRECT), on the formula's sheet unless it names one."""
-    from eval_svc.engine.ast import Area, CellRef
+    from eval_svc.engine.ast import Area, CellRef, TableRow
     from eval_svc.engine.parser import split_prefix
 
     s = ref_text.strip()
@@ -551,8 +551,18 @@ def resolve_text_reference(book: Any, ref_text: str, key: int, a1: bool) -> Ref 
         tokens = tokenize(part)
     except FormulaSyntaxError:
         return REF
-    if len(tokens) == 1 and tokens[0].kind is TokenKind.NAME:
-        node = book.defined_name(part, sheet)
+    if len(tokens) == 1 and tokens[0].kind in (TokenKind.NAME, TokenKind.STRUCTREF):
+        row, col = (key >> 15) & 0x1FFFFF, key & 0x7FFF
+        if tokens[0].kind is TokenKind.STRUCTREF:
+            node = book.table_reference(part, sheet, row, col)
+        else:
+            node = book.defined_name(part, sheet)
+            if node is None:
+                node = book.table_reference(part, sheet, row, col)
+        if type(node) is TableRow:
+            if not node.r1 <= row <= node.r2:
+                return VALUE
+            return Ref(book, node.sheet, row, node.c1, row, node.c2, True)
         if type(node) is CellRef and node.row_abs and node.col_abs:
             s_ = node.sheet if node.sheet is not None else sheet
             return Ref(book, s_, node.row, node.col, node.row, node.col, True)
