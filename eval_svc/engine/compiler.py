@@ -99,6 +99,11 @@ _REF_FUNCTIONS: Final = frozenset(
 )
 
 
+# Inline functions that can be named as values (``_xleta.IF``), with their most arguments;
+# their eager forms are ``_eta_if``... in the namespace (eval_svc.engine.env).
+_ETA_SPECIAL: Final = {"IF": 3, "IFERROR": 2, "IFNA": 2, "CHOOSE": 255}
+
+
 def is_special(name: str) -> bool:
     return name in _SPECIAL
 
@@ -455,6 +460,9 @@ class _Gen:
             return "False"
         if name == "_ETA":
             target = str(args[0].value)  # type: ignore[union-attr]
+            if target in _ETA_SPECIAL:
+                fname = f"_eta_{target.lower()}"
+                return f"_Lambda({fname}, {_ETA_SPECIAL[target]}, {target!r})"
             spec = FUNCTIONS.get(target)
             if spec is None:
                 from eval_svc.engine.functions.fallback import fallback_spec
@@ -465,7 +473,7 @@ class _Gen:
             fname = f"F_{_ident(target)}"
             self.env[fname] = spec.impl
             call = f"{fname}(_X, k, *_a)" if spec.context else f"{fname}(*_a)"
-            return f"_Lambda(lambda *_a: {call}, {spec.max_args})"
+            return f"_Lambda(lambda *_a: {call}, {spec.max_args}, {target!r})"
         if name in ("ROW", "COLUMN"):
             if len(args) > 1:
                 return self.const(XlError.VALUE)

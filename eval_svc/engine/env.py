@@ -7,6 +7,7 @@ and ``_cref`` (make references) and ``_X`` (the calculation context).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -207,6 +208,38 @@ def _switch(value: Any, parts: Sequence[Callable[[], Any]], has_default: bool) -
     return Array(out)
 
 
+# Eager forms of the inline functions, for when one is passed as a value (``_xleta.IF``).
+
+
+def _eta_if(*args: Any) -> Any:
+    if not 2 <= len(args) <= 3:
+        return VALUE
+    no = args[2] if len(args) > 2 else False
+    return _if_a(args[0], lambda: args[1], lambda: no)
+
+
+def _eta_iferror(*args: Any) -> Any:
+    if len(args) != 2:
+        return VALUE
+    return _iferror_a(args[0], lambda: args[1], _iserror_v)
+
+
+def _eta_ifna(*args: Any) -> Any:
+    if len(args) != 2:
+        return VALUE
+    return _iferror_a(args[0], lambda: args[1], _isna_v)
+
+
+def _eta_choose(*args: Any) -> Any:
+    if len(args) < 2:
+        return VALUE
+    return _choose(args[0], tuple(functools.partial(_same, v) for v in args[1:]))
+
+
+def _same(v: Any) -> Any:
+    return v
+
+
 def _invoke(callee: Any, args: tuple[Any, ...]) -> Any:
     if type(callee) is Lambda:
         return callee(*args)
@@ -314,6 +347,10 @@ def base_env() -> dict[str, Any]:
         "_ifs": _ifs,
         "_switch": _switch,
         "_invoke": _invoke,
+        "_eta_if": _eta_if,
+        "_eta_iferror": _eta_iferror,
+        "_eta_ifna": _eta_ifna,
+        "_eta_choose": _eta_choose,
         "_range_op": _range_op,
         "_isect_op": _isect_op,
         "_union_op": _union_op,

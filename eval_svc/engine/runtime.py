@@ -191,13 +191,18 @@ class MultiRef:
 
 
 class Lambda:
-    """A LAMBDA value: a Python callable taking the parameters positionally."""
+    """A LAMBDA value: a Python callable taking the parameters positionally.
 
-    __slots__ = ("fn", "nparams")
+    ``eta`` names the function when a built-in is passed as a value
+    (``_xleta.PERCENTOF``); None for a LAMBDA.
+    """
 
-    def __init__(self, fn: Callable[..., Any], nparams: int) -> None:
+    __slots__ = ("eta", "fn", "nparams")
+
+    def __init__(self, fn: Callable[..., Any], nparams: int, eta: str | None = None) -> None:
         self.fn = fn
         self.nparams = nparams
+        self.eta = eta
 
     def __call__(self, *args: Any) -> Any:
         if len(args) > self.nparams:

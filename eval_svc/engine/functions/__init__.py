@@ -1,7 +1,7 @@
 """The engine's function library, by family; see _registry for how functions declare themselves.
 
 Families: math, stat, logical, lookup, text, datetime, financial, info,
-engineering and arrays (dynamic-array and LAMBDA helpers). Functions not
+engineering, arrays (dynamic-array and LAMBDA helpers) and pivot (GROUPBY, PIVOTBY). Functions not
 implemented here fall back to the `formulas` package (functions.fallback).
 """
 
@@ -14,6 +14,7 @@ from eval_svc.engine.functions import (  # noqa: F401 - imported to register the
     logical,
     lookup,
     math,
+    pivot,
     stat,
     text,
 )

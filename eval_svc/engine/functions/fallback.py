@@ -56,8 +56,6 @@ _DENIED: Final = frozenset(
         "FORMULATEXT",
         "DUMMYFUNCTION",
         "TRIMRANGE",
-        "GROUPBY",
-        "PIVOTBY",
     }
 )
 

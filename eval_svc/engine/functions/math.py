@@ -61,6 +61,20 @@ def xsum(*args: Any) -> Any:
     return result(total)
 
 
+@register("PERCENTOF", "rr")
+def percentof(subset: Any, total: Any) -> Any:
+    """The share of a data set that a subset makes: SUM(subset) / SUM(all).
+
+    An error anywhere in either argument is #NUM!, whatever the error (as Excel gives).
+    """
+    part, whole = xsum(subset), xsum(total)
+    if type(part) is XlError or type(whole) is XlError:
+        return XlError.NUM
+    if whole == 0:
+        return XlError.DIV0
+    return result(part / whole)
+
+
 @register("PRODUCT", "", rest="r")
 @safe
 def xproduct(*args: Any) -> Any:
