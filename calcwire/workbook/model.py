@@ -133,7 +133,9 @@ class ExternalLink:
 
     ``cells`` maps a sheet name of the linked book to its cached cells by A1
     address (``{"Sheet1": {"B3": 42.0}}``); ``names`` holds the linked book's
-    defined names as the file recorded them.
+    defined names as the file recorded them. ``refresh_errors`` lists the
+    sheets Excel could not read when it last updated the link (``refreshError``):
+    Excel shows #REF! for references into such a sheet when it cached nothing of it.
     """
 
     index: int
@@ -141,6 +143,7 @@ class ExternalLink:
     sheet_names: list[str] = field(default_factory=list)
     cells: dict[str, dict[str, CellValue]] = field(default_factory=dict)
     names: list[DefinedName] = field(default_factory=list)
+    refresh_errors: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)

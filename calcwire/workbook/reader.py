@@ -464,11 +464,14 @@ class WorkbookReader:
         target = unquote(rels.get(rid or "", ("", "", True))[1])
         sheet_names = [el.get("val") or "" for el in book.iterfind(f"{q}sheetNames/{q}sheetName")]
         cells: dict[str, dict[str, CellValue]] = {}
+        refresh_errors: list[str] = []
         for data in book.iterfind(f"{q}sheetDataSet/{q}sheetData"):
             try:
                 sheet_name = sheet_names[int(data.get("sheetId") or "")]
             except (ValueError, IndexError):
                 continue
+            if (data.get("refreshError") or "") in _TRUE:
+                refresh_errors.append(sheet_name)
             values: dict[str, CellValue] = {}
             for cell in data.iterfind(f"{q}row/{q}cell"):
                 ref = cell.get("r")
@@ -492,7 +495,7 @@ class WorkbookReader:
                                      refers_to=refers_to.removeprefix("="),
                                      scope=scope))
         return ExternalLink(index=index, target=target, sheet_names=sheet_names, cells=cells,
-                            names=names)
+                            names=names, refresh_errors=refresh_errors)
 
 
 # --------------------------------------------------------------------------- worksheet parsing

@@ -391,8 +391,10 @@ def _external_link_xml(link: ExternalLink) -> str:
             kind, text = _value_xml(value, _SharedStrings(), formula=True)
             rows.setdefault(r1, []).append(f'<cell r="{ref}"{kind}><v>{text}</v></cell>')
         body = "".join(f'<row r="{r}">{"".join(cs)}</row>' for r, cs in sorted(rows.items()))
-        data.append(f'<sheetData sheetId="{sheet_id}">{body}</sheetData>'
-                    if body else f'<sheetData sheetId="{sheet_id}"/>')
+        attrs = f'sheetId="{sheet_id}"'
+        if sheet_name in link.refresh_errors:
+            attrs += ' refreshError="1"'
+        data.append(f"<sheetData {attrs}>{body}</sheetData>" if body else f"<sheetData {attrs}/>")
     sheet_ids = {n: i for i, n in enumerate(link.sheet_names)}
     names = "".join(
         f"<definedName name={_attr(n.name)} refersTo={_attr(n.refers_to)}"

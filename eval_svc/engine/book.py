@@ -61,9 +61,15 @@ class Book:
             self.max_col.append(max_col)
         # External books: one extra sheet per (link, sheet name).
         self._external: dict[tuple[int, str], int] = {}
+        #: Linked sheets Excel could not read and cached nothing of: every cell a formula
+        #: reads there is #REF! (filled in by the model once it knows what is read).
+        self.unreadable: set[int] = set()
         for link in workbook.external_links:
             for name in link.sheet_names or list(link.cells):
-                self._add_external_sheet(link.index, name, link.cells.get(name, {}))
+                cells = link.cells.get(name, {})
+                index = self._add_external_sheet(link.index, name, cells)
+                if not cells and name in link.refresh_errors:
+                    self.unreadable.add(index)
         # Defined names by (upper name, scope sheet index or None).
         self._names: dict[tuple[str, int | None], DefinedName] = {}
         for dn in workbook.names:
@@ -77,11 +83,11 @@ class Book:
         self.tables: list[TableArea] = []
         self._table_lookup: dict[str, TableArea] = {}
         for table in workbook.tables:
-            index = self._sheet_lookup.get(table.sheet.upper())
-            if index is None:
+            on_sheet = self._sheet_lookup.get(table.sheet.upper())
+            if on_sheet is None:
                 continue
             try:
-                area = TableArea.of(table, index)
+                area = TableArea.of(table, on_sheet)
             except ValueError:
                 continue
             self.tables.append(area)
@@ -105,6 +111,17 @@ class Book:
         self.max_row.append(max_row)
         self.max_col.append(max_col)
         return index
+
+    def mark_unreadable(self, sheet: int, r1: int, c1: int, r2: int, c2: int) -> None:
+        """Cells of an unreadable linked sheet that formulas read: #REF!, as Excel shows."""
+        if sheet not in self.unreadable:
+            return
+        r2, c2 = min(r2, r1 + 999), min(c2, c1 + 99)  # whole columns: their first cells
+        base = sheet << SHEET_SHIFT
+        for r in range(r1, r2 + 1):
+            for c in range(c1, c2 + 1):
+                self.values[base | (r << ROW_SHIFT) | c] = XlError.REF
+        self.extend(sheet, r2, c2)
 
     def new_epoch(self) -> None:
         """Cell values are about to change outside plan order: forget memoised results."""

@@ -45,6 +45,7 @@ from eval_svc.engine.runtime import (
     ROW_SHIFT,
     SHEET_SHIFT,
     Array,
+    NotComputable,
     Ref,
     _element,
     cell_key,
@@ -188,6 +189,8 @@ class CompiledModel:
 
         self._load_nodes(workbook)
         self._build_graph()
+        if book.unreadable:
+            self._mark_unreadable()
         self._state = bytearray(len(self._keys))
         self._baseline: dict[int, CellValue] | None = None
         self._failed: dict[int, str] = {}
@@ -567,6 +570,17 @@ class CompiledModel:
                         break
         self._volatile = volatile
 
+    def _mark_unreadable(self) -> None:
+        """What formulas read on linked sheets Excel could not read becomes #REF!."""
+        book = self._book
+        for i in range(self._n_real):
+            cells, ranges = self._node_deps(i)
+            for key in cells:
+                s, r, c = key >> SHEET_SHIFT, (key >> ROW_SHIFT) & 0x1FFFFF, key & 0x7FFF
+                book.mark_unreadable(s, r, c, r, c)
+            for s, r1, c1, r2, c2 in ranges:
+                book.mark_unreadable(s, min(r1, r2), min(c1, c2), max(r1, r2), max(c1, c2))
+
     def _range_precedents(
         self, nodes: tuple[int, ...], n_real: int, virtual: list[tuple[int, ...]]
     ) -> tuple[int, ...]:
@@ -618,7 +632,9 @@ class CompiledModel:
     # -- evaluation ------------------------------------------------------------------------
 
     def _fail(self, i: int, exc: BaseException) -> None:
-        if isinstance(exc, RecursionError):
+        if isinstance(exc, NotComputable):
+            self._failed[i] = str(exc)
+        elif isinstance(exc, RecursionError):
             self._failed[i] = "formula chain too deep to evaluate"
         else:
             self._failed[i] = f"engine error: {type(exc).__name__}: {exc}"

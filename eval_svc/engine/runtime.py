@@ -210,6 +210,14 @@ class Lambda:
         return self.fn(*args)
 
 
+class NotComputable(Exception):
+    """Raised by a function whose result the engine cannot reproduce faithfully.
+
+    The cell, and the cells that depend on it, become not computable with the
+    message as the reason, rather than computed wrong.
+    """
+
+
 class Omitted:
     """A LAMBDA parameter that the call left out (ISOMITTED)."""
 

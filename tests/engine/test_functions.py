@@ -345,3 +345,124 @@ class TestUnsupported:
         assert results["S!A2"].status == "not_computable"
         assert results["S!A2"].reason == "depends on not computable S!A1"
         assert results["S!A3"].status == "computed"
+
+
+class TestExcelEdgeCases:
+    """Behaviours read off Excel's cached values in formulas' test workbook."""
+
+    ERRORS: ClassVar[dict[str, object]] = {
+        "K1": XlError.VALUE,
+        "L1": XlError.NA,
+        "M1": XlError.DIV0,
+        "N1": XlError.NAME,
+        "O1": XlError.NULL,
+        "P1": XlError.NUM,
+        "Q1": XlError.REF,
+        "C1": 0.1,
+        "D1": 0.2,
+        "E1": 0.3,
+    }
+
+    @pytest.mark.parametrize(
+        ("formula", "expected"),
+        [
+            ("PERCENTOF(C1:E1,C1:E1)", 1.0),
+            ("PERCENTOF(C1:E1,K1:L1)", XlError.NUM),  # any error at all is #NUM!
+            ("PERCENTOF(C1:E1,0)", XlError.DIV0),
+            ("QUARTILE(Q1:R1,-5)", XlError.REF),  # the data's error before q's range
+            ("QUARTILE(K1:L1,L1)", XlError.NA),  # q's own error first
+            ("FACTDOUBLE(-1)", 1.0),
+            ("FACTDOUBLE(-1.1)", XlError.NUM),
+            ("RANDBETWEEN(-3,TRUE)", XlError.VALUE),
+            ("MAKEARRAY(TRUE,1,LAMBDA(x,y,x+1+y))", 3.0),
+            ('MAKEARRAY("1",1,LAMBDA(x,y,x+1+y))', XlError.VALUE),
+            ("SCAN({1,2,3},{0;1},LAMBDA(a,b,SUM(a)+b^2))", 6.0),
+            ("INDEX(REDUCE({1,2,3},{1,2,3},LAMBDA(a,b,a+b^2)),1,3)", 17.0),
+            ("INTERCEPT(O1:Q1,K1:M1)", XlError.NUM),  # a #NULL! y is passed over
+            ("SLOPE(M1:O1,O1:Q1)", XlError.DIV0),  # y's error before x's
+            ("LINEST(C1:E1,C1:E1,L1,0)", XlError.VALUE),  # an error as const is #VALUE!
+            ("MODE.MULT(C1:E1,C1:E1,)", XlError.VALUE),
+            ("LEN(FIXED(10001,36))", 43.0),
+            ("LEN(FIXED(1,127,TRUE))", 129.0),
+            ('TEXTSPLIT("a,b",Z9)', XlError.VALUE),  # an empty cell is no delimiter
+        ],
+    )
+    def test_values(self, formula: str, expected: object) -> None:
+        for name in ("PERCENTOF", "MAKEARRAY", "SCAN", "REDUCE", "LAMBDA", "TEXTSPLIT"):
+            formula = formula.replace(f"{name}(", f"_xlfn.{name}(")
+        formula = formula.replace("LAMBDA(x,y,x+1+y)", "LAMBDA(_xlpm.x,_xlpm.y,_xlpm.x+1+_xlpm.y)")
+        formula = formula.replace(
+            "LAMBDA(a,b,SUM(a)+b^2)", "LAMBDA(_xlpm.a,_xlpm.b,SUM(_xlpm.a)+_xlpm.b^2)"
+        )
+        formula = formula.replace("LAMBDA(a,b,a+b^2)", "LAMBDA(_xlpm.a,_xlpm.b,_xlpm.a+_xlpm.b^2)")
+        formula = formula.replace("MODE.MULT(", "_xlfn.MODE.MULT(")
+        check(formula, expected, self.ERRORS)
+
+    @pytest.mark.parametrize(
+        ("formula", "expected"),
+        [
+            # Excel's digits to the 15th, from the double-angle formulas
+            ('IMCOT("3.1+2j")', "-0.00315788915435829-1.03717839601561j"),
+            ('IMCSC("3.1+2j")', "0.0118908807944521+0.275445903842597j"),
+            ('IMTAN("-3+2i")', "0.00988437503832249+0.965385879022133i"),
+            ('IMDIV("yvj",TRUE)', XlError.NUM),  # read in order: the first is not complex
+            ('IMSUB("yvj",TRUE)', XlError.NUM),
+            ("IMDIV(TRUE,1)", XlError.VALUE),
+            ('IMPRODUCT(Z9,"-13+25j")', "0"),  # one empty cell is 0
+        ],
+    )
+    def test_complex_numbers(self, formula: str, expected: object) -> None:
+        for name in ("IMCOT", "IMCSC", "IMTAN"):
+            formula = formula.replace(f"{name}(", f"_xlfn.{name}(")
+        check(formula, expected)
+
+    def test_xirr_skips_blank_and_text_values_and_reads_dates_errors_first(self) -> None:
+        cells = {"A1": -10.0, "B1": 1.0, "C1": 5.0, "D1": "1", "A2": 1.0, "B2": 99.0, "C2": 55.0}
+        cells["D2"] = 32015.0
+        check("XIRR(A1:E1,A2:E2)", evaluate("XIRR({-10,1,5},{1,99,55})"), cells)
+        check("XIRR({-10,#N/A,1},{3,#REF!,7})", XlError.REF)
+        check("XIRR({-10,#N/A,1},{3,#VALUE!,7},#REF!)", XlError.REF)
+        check("XIRR(B1:E1,B2:E2)", XlError.NUM, cells)  # no negative flow left
+
+
+class TestForecastEts:
+    """Excel's checks are reproduced; a value needing Excel's smoothing fit is not computable."""
+
+    VALUES = "{3,3,1,2,3,2,1,3,2,1}"
+    TIMES = "{3,7,5,6,7,8,1,3,4,9}"
+
+    @pytest.mark.parametrize(
+        ("call", "expected"),
+        [
+            ("FORECAST.ETS(-1,{v},{t},4,1)", XlError.NUM),  # before the timeline
+            ("FORECAST.ETS(#N/A,{v},{t},4,1)", XlError.NA),
+            ("FORECAST.ETS(10,{v},{t},4,2)", XlError.NUM),  # data completion is 0 or 1
+            ("FORECAST.ETS(10,{v},{{1,2}},4,1)", XlError.NA),  # sizes differ
+            ("FORECAST.ETS(10,{v},{{1,2,3,4,5,6,7,8,9,9.5}},4,1)", XlError.NUM),  # no step
+            ("FORECAST.ETS.CONFINT(50,{v},{t},1.5,4,1)", XlError.NUM),
+            ('FORECAST.ETS.SEASONALITY({v},{t},"1")', XlError.NUM),
+            ("FORECAST.ETS.STAT({v},{t},9,4,1)", XlError.NUM),
+            ("FORECAST.ETS.STAT({v},{t},8,4,1)", 1.0),  # the timeline's step
+            ("FORECAST.ETS.STAT({v},{t},#DIV/0!,4,1)", XlError.DIV0),
+        ],
+    )
+    def test_checks(self, call: str, expected: object) -> None:
+        formula = "_xlfn." + call.format(v=self.VALUES, t=self.TIMES)
+        check(formula, expected)
+
+    @pytest.mark.parametrize(
+        "call",
+        [
+            "FORECAST.ETS(10,{v},{t},4,1)",
+            "FORECAST.ETS.CONFINT(50,{v},{t},0.9,4,1,)",
+            "FORECAST.ETS.SEASONALITY({v},{t})",
+            "FORECAST.ETS.STAT({v},{t},1,4,1,)",
+        ],
+    )
+    def test_a_fitted_value_is_not_computable(self, call: str) -> None:
+        formula = "=_xlfn." + call.format(v=self.VALUES, t=self.TIMES)
+        _, results = calculate({"S": {"A1": formula, "A2": "=IFERROR(A1,0)", "A3": "=1"}})
+        assert results["S!A1"].status == "not_computable"
+        assert "exponential smoothing" in (results["S!A1"].reason or "")
+        assert results["S!A2"].status == "not_computable"
+        assert results["S!A3"].status == "computed"

@@ -174,6 +174,28 @@ class TestExternalLinks:
         assert results["S!A1"].value == 5.0
         assert results["S!A2"].value is XlError.REF
 
+    def test_a_sheet_excel_could_not_read_is_ref_error(self) -> None:
+        link = ExternalLink(
+            2, "gone.xlsx", ["Gone", "Partly"], {"Partly": {"A1": 7.0}}, [], ["Gone", "Partly"]
+        )
+        _, results = calculate(
+            {
+                "S": {
+                    "A1": "=[2]Gone!A1",
+                    "A2": "=[2]Partly!A1",
+                    "A3": "=[2]Partly!B9",
+                    "A4": "=SUM([2]Gone!A1:B3)",
+                    "A5": "=B1:'[2]Gone'!A2",  # still a reference, to another sheet
+                }
+            },
+            external_links=[link],
+        )
+        assert results["S!A1"].value is XlError.REF
+        assert results["S!A4"].value is XlError.REF
+        assert results["S!A5"].value is XlError.VALUE
+        assert results["S!A2"].value == 7.0  # what Excel cached of it is still used
+        assert results["S!A3"].value == 0.0
+
 
 class TestVolatile:
     def test_volatile_cells_and_their_dependents_are_flagged(self) -> None:

@@ -227,6 +227,7 @@ class TestWorkbookParts:
                 index=1, target="../data/Source Book.xlsx", sheet_names=["Data", "Other"],
                 cells={"Data": {"B3": 42.0, "C3": "text", "D3": True, "E3": XlError.NA}},
                 names=[DefinedName("Remote", "Data!$B$3", scope="Data")],
+                refresh_errors=["Other"],
             )],
         )
         back = read_workbook(workbook_bytes(wb))

@@ -9,6 +9,7 @@ from eval_svc.engine.functions import (  # noqa: F401 - imported to register the
     arrays,
     datetime,
     engineering,
+    ets,
     financial,
     info,
     logical,

@@ -98,18 +98,22 @@ def xmap(*args: Any) -> Any:
     return Array(out)
 
 
-@register("REDUCE", "val", returns="x")
+# The first value of REDUCE and SCAN is passed as it is, an array included (Excel's
+# REDUCE({1,2,3},...) accumulates arrays; SCAN's steps must each give one value).
+@register("REDUCE", "aal", returns="x")
 @safe
 def reduce(initial: Any, array: Any, fn: Any) -> Any:
     f = _lambda(fn)
     acc = initial
     for row in grid(array):
         for v in row:
-            acc = _single(f(acc, v))
+            acc = f(acc, v)
+            if type(acc) is Lambda:
+                return CALC
     return acc
 
 
-@register("SCAN", "val", returns="x")
+@register("SCAN", "aal", returns="x")
 @safe
 def scan(initial: Any, array: Any, fn: Any) -> Any:
     f = _lambda(fn)
@@ -124,7 +128,7 @@ def scan(initial: Any, array: Any, fn: Any) -> Any:
     return Array(out)
 
 
-@register("MAKEARRAY", "ssl", returns="x")
+@register("MAKEARRAY", "vvl", returns="x")
 @safe
 def makearray(rows: Any, cols: Any, fn: Any) -> Any:
     if type(rows) is str or type(cols) is str:

@@ -16,7 +16,7 @@ from typing import Any
 from calcwire.values import XlError
 from eval_svc.engine.functions._helpers import ErrorResult, is_range, num, present_values, safe
 from eval_svc.engine.functions._registry import register
-from eval_svc.engine.runtime import NUM, VALUE, number_to_text, text_to_number, to_text
+from eval_svc.engine.runtime import NUM, VALUE, Ref, number_to_text, text_to_number, to_text
 
 
 @register("DELTA", "ss")
@@ -248,14 +248,37 @@ def _ln(z: complex) -> complex:
 _unary_complex("IMCONJUGATE", lambda z: z.conjugate())
 _unary_complex("IMCOS", cmath.cos)
 _unary_complex("IMCOSH", cmath.cosh)
-_unary_complex("IMCOT", lambda z: 1 / cmath.tan(z))
-_unary_complex("IMCSC", lambda z: 1 / cmath.sin(z))
+
+
+def _tan(z: complex) -> complex:
+    """tan(x+iy) = (sin 2x + i sinh 2y) / (cos 2x + cosh 2y): Excel's digits, to the 15th."""
+    x2, y2 = 2 * z.real, 2 * z.imag
+    d = math.cos(x2) + math.cosh(y2)
+    return complex(math.sin(x2) / d, math.sinh(y2) / d)
+
+
+def _cot(z: complex) -> complex:
+    """cot(x+iy) = (sin 2x - i sinh 2y) / (cosh 2y - cos 2x)."""
+    x2, y2 = 2 * z.real, 2 * z.imag
+    d = math.cosh(y2) - math.cos(x2)
+    return complex(math.sin(x2) / d, -math.sinh(y2) / d)
+
+
+def _csc(z: complex) -> complex:
+    """csc(x+iy) = (sin x cosh y - i cos x sinh y) / ((cosh 2y - cos 2x) / 2)."""
+    x, y = z.real, z.imag
+    d = (math.cosh(2 * y) - math.cos(2 * x)) / 2
+    return complex(math.sin(x) * math.cosh(y) / d, -math.cos(x) * math.sinh(y) / d)
+
+
+_unary_complex("IMCOT", _cot)
+_unary_complex("IMCSC", _csc)
 _unary_complex("IMCSCH", lambda z: 1 / cmath.sinh(z))
 _unary_complex("IMSEC", lambda z: 1 / cmath.cos(z))
 _unary_complex("IMSECH", lambda z: 1 / cmath.cosh(z))
 _unary_complex("IMSIN", cmath.sin)
 _unary_complex("IMSINH", cmath.sinh)
-_unary_complex("IMTAN", cmath.tan)
+_unary_complex("IMTAN", _tan)
 _unary_complex("IMEXP", cmath.exp)
 _unary_complex("IMLN", _ln)
 _unary_complex("IMLOG10", lambda z: _ln(z) / math.log(10))
@@ -302,21 +325,34 @@ def impower(x: Any, n: Any) -> Any:
     return _format_complex(complex(r * math.cos(theta), r * math.sin(theta)), _suffix(s))
 
 
-@register("IMDIV", "ss")
+def _one(x: Any) -> Any:
+    """One value, as the Analysis ToolPak takes it: a range or an array is #VALUE!."""
+    if type(x) is Ref:
+        if not x.is_cell:
+            raise ErrorResult(VALUE)
+        return x.first()
+    if is_range(x):
+        raise ErrorResult(VALUE)
+    return x
+
+
+# IMDIV and IMSUB read their arguments in order: an invalid first one is #NUM! even when
+# the second is a logical (#VALUE!), which strict ("s") arguments would check first.
+@register("IMDIV", "rr")
 @safe
 def imdiv(a: Any, b: Any) -> Any:
-    z1, s1 = _parse_complex(a)
-    z2, s2 = _parse_complex(b)
+    z1, s1 = _parse_complex(_one(a))
+    z2, s2 = _parse_complex(_one(b))
     if z2 == 0:
         return NUM
     return _format_complex(z1 / z2, _suffix(s1, s2, error=NUM))
 
 
-@register("IMSUB", "ss")
+@register("IMSUB", "rr")
 @safe
 def imsub(a: Any, b: Any) -> Any:
-    z1, s1 = _parse_complex(a)
-    z2, s2 = _parse_complex(b)
+    z1, s1 = _parse_complex(_one(a))
+    z2, s2 = _parse_complex(_one(b))
     return _format_complex(z1 - z2, _suffix(s1, s2, error=NUM))
 
 
@@ -324,6 +360,8 @@ def _complex_args(args: tuple[Any, ...]) -> tuple[list[complex], str]:
     values: list[complex] = []
     suffixes: list[str] = []
     for a in args:
+        if type(a) is Ref and a.is_cell:
+            a = a.first()  # one cell given alone: empty is 0
         items = list(present_values(a)) if is_range(a) else [0.0 if a is None else a]
         for v in items:
             z, s = _parse_complex(v)

@@ -269,13 +269,23 @@ def mirr(values: Any, finance_rate: Any, reinvest_rate: Any) -> Any:
     return result((-pos / neg) ** (1 / (n - 1)) - 1)
 
 
-def _paired(values: Any, dates_: Any) -> tuple[list[float], list[float]]:
+def _paired(
+    values: Any, dates_: Any, skip_blank_values: bool = False
+) -> tuple[list[float], list[float]]:
+    """Cash flows and their dates; ``skip_blank_values`` (XIRR) drops the pairs whose
+    value is empty or text, and looks for errors in the dates before the values."""
     vs = list(range_values(values)) if is_range(values) else [values]
     ds = list(range_values(dates_)) if is_range(dates_) else [dates_]
     if len(vs) != len(ds):
         raise ErrorResult(NUM)
+    if skip_blank_values:
+        for d in ds:
+            if isinstance(d, XlError):
+                raise ErrorResult(d)
     out_v, out_d = [], []
     for v, d in zip(vs, ds):
+        if skip_blank_values and (v is None or type(v) is str):
+            continue
         if isinstance(v, XlError):
             raise ErrorResult(v)
         if isinstance(d, XlError):
@@ -310,10 +320,10 @@ def xnpv(rate_: Any, values: Any, dates_: Any) -> Any:
 @register("XIRR", "rrs")
 @safe
 def xirr(values: Any, dates_: Any, guess: Any = None) -> Any:
-    vs, ds = _paired(values, dates_)
+    r = opt_num(guess, 0.1)  # an error in guess comes first
+    vs, ds = _paired(values, dates_, skip_blank_values=True)
     if not any(v > 0 for v in vs) or not any(v < 0 for v in vs):
         return NUM
-    r = opt_num(guess, 0.1)
     d0 = ds[0]
     for _ in range(100):
         if r <= -1:

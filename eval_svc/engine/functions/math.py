@@ -381,9 +381,10 @@ def fact(x: Any) -> Any:
 @register("FACTDOUBLE", "s")
 @safe
 def factdouble(x: Any) -> Any:
-    n = int(num(x))
-    if n < 0:
-        return NUM
+    v = num(x)
+    if v < -1:
+        return NUM  # (-1)!! is 1, as 0!! is; below -1 nothing is
+    n = int(v)
     p = 1
     while n > 1:
         p *= n
@@ -526,7 +527,7 @@ def rand() -> Any:
     return random.random()
 
 
-@register("RANDBETWEEN", "vv", volatile=True)
+@register("RANDBETWEEN", "ss", volatile=True)  # logicals are #VALUE!, as ATP arguments
 @safe
 def randbetween(low: Any, high: Any) -> Any:
     lo, hi = math.ceil(num(low)), math.floor(num(high))

@@ -22,7 +22,18 @@ from eval_svc.engine.functions._helpers import (
     safe,
 )
 from eval_svc.engine.functions._registry import register
-from eval_svc.engine.runtime import DIV0, NA, NUM, REF, VALUE, Array, MultiRef, Ref, text_to_number
+from eval_svc.engine.runtime import (
+    DIV0,
+    NA,
+    NULL,
+    NUM,
+    REF,
+    VALUE,
+    Array,
+    MultiRef,
+    Ref,
+    text_to_number,
+)
 
 
 @register("MAX", "", rest="r")
@@ -124,6 +135,8 @@ def median(*args: Any) -> Any:
 @register("MODE.MULT", "", rest="r", returns="x")
 @safe
 def mode_mult(*args: Any) -> Any:
+    if any(a is None for a in args):
+        return VALUE  # an argument left empty, MODE.MULT(A1:A9,)
     values = numbers(args, direct_text=False)
     counts: dict[float, int] = {}
     order: list[float] = []
@@ -310,19 +323,22 @@ def percentile_exc(array: Any, p: Any) -> Any:
 @register(("QUARTILE", "QUARTILE.INC"), "av")
 @safe
 def quartile(array: Any, q: Any) -> Any:
+    # An error in q comes first, then one in the data, then q out of range.
     k = math.floor(num(q))
+    values = _range_numbers(array)
     if not 0 <= k <= 4:
         return NUM
-    return _percentile_inc(_range_numbers(array), k / 4)
+    return _percentile_inc(values, k / 4)
 
 
 @register("QUARTILE.EXC", "av")
 @safe
 def quartile_exc(array: Any, q: Any) -> Any:
     k = math.floor(num(q))
+    values = _range_numbers(array)
     if not 1 <= k <= 3:
         return NUM
-    return _percentile_exc(_range_numbers(array), k / 4)
+    return _percentile_exc(values, k / 4)
 
 
 def _xy(ys: Any, xs: Any) -> tuple[list[float], list[float]]:
@@ -332,6 +348,10 @@ def _xy(ys: Any, xs: Any) -> tuple[list[float], list[float]]:
         raise ErrorResult(NA)
     out_x, out_y = [], []
     for y, x in zip(gy, gx):
+        # Pair by pair, y before x, the first error wins, except a #NULL! y, which Excel
+        # passes over with its pair: INTERCEPT({#NULL!,#NUM!},{#VALUE!,#N/A}) is #NUM!.
+        if y is NULL:
+            continue
         if isinstance(y, XlError):
             raise ErrorResult(y)
         if isinstance(x, XlError):
@@ -643,6 +663,8 @@ def _invert(m: list[list[float]]) -> list[list[float]]:
 def _const_flag(const: Any) -> bool:
     from eval_svc.engine.functions._helpers import boolean
 
+    if type(const) is XlError:
+        raise ErrorResult(VALUE)  # an error given as const is #VALUE!, not itself
     return True if const is None else boolean(const)
 
 

@@ -307,7 +307,8 @@ def _fixed_digits(x: float, decimals: int) -> str:
     if decimals < 0 and abs(d) < Decimal(10) ** (-decimals) / 2:
         return "0"
     q = d.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP, context=Context(prec=400))
-    return f"{abs(q):f}" if decimals > 0 else f"{abs(q):.0f}"
+    q = q.copy_abs()  # abs() would round to the default 28 digits
+    return f"{q:f}" if decimals > 0 else f"{q:.0f}"
 
 
 @register("FIXED", "vvv")
@@ -325,6 +326,23 @@ def fixed(x: Any, decimals: Any = None, no_commas: Any = None) -> Any:
     out = whole + ("." + frac if d > 0 else "")
     negative = n < 0 and any(ch not in "0.," for ch in out)
     return ("-" if negative else "") + out
+
+
+@register("TEXTSPLIT", "rrrrrr", returns="x")
+def textsplit(text_: Any, *args: Any) -> Any:
+    """`formulas`' TEXTSPLIT, but a delimiter read from an empty cell is the empty text
+    (#VALUE! as a column delimiter), where `formulas` would not split at all."""
+    from eval_svc.engine.functions.fallback import fallback_spec
+    from eval_svc.engine.runtime import Ref
+
+    spec = fallback_spec("TEXTSPLIT")
+    if spec is None:
+        return VALUE
+    fixed_args = [
+        "" if type(a) is Ref and a.is_cell and a.first() is None and i < 2 else a
+        for i, a in enumerate(args)
+    ]
+    return spec.impl(text_, *fixed_args)
 
 
 @register("DOLLAR", "vv")
