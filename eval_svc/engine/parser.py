@@ -369,7 +369,7 @@ class _Parser:
                     return Err(XlError.REF)
                 sheet = ext
             elif ":" in prefix and self.resolver.sheet_index(prefix) is None:
-                return Unsupported(f"3-D reference {text}")
+                return self.three_d(prefix, part)
             else:
                 index = self.resolver.sheet_index(prefix)
                 if index is None:
@@ -396,6 +396,22 @@ class _Parser:
                 node.c2_abs,
                 self.take_slots(2),
             )
+        return node
+
+    def three_d(self, prefix: str, part: str) -> Node:
+        """``Jan:Mar!B5``: the same cells on every sheet from Jan to Mar, in tab order, as
+        a union (SUM, COUNT, AVERAGE... read every part; elsewhere it is #VALUE!)."""
+        first, _, last = prefix.partition(":")
+        s1, s2 = self.resolver.sheet_index(first), self.resolver.sheet_index(last)
+        if s1 is None or s2 is None:
+            return Err(XlError.REF)
+        if part.upper() == "#REF!":
+            return Err(XlError.REF)
+        node: Node | None = None
+        for sheet in range(min(s1, s2), max(s1, s2) + 1):
+            one = self.area(sheet, part)
+            node = one if node is None else Binary(",", node, one)
+        assert node is not None
         return node
 
     def area(self, sheet: int | None, part: str) -> Node:

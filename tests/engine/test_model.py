@@ -293,3 +293,36 @@ class TestDependencyOrder:
         cells = {"A1": '=INDIRECT("S!B2")+1', "B2": "=C1*2", "C1": "=5"}
         _, results = calculate({"S": cells})
         assert results["S!A1"].value == 11.0
+
+
+class TestThreeDimensionalReferences:
+    def test_the_same_cells_across_sheets(self) -> None:
+        sheets: dict[str, dict[str, object]] = {
+            "Jan": {"B2": 1.0, "B3": 10.0},
+            "Feb": {"B2": 2.0, "B3": "x"},
+            "Mar": {"B2": "=Feb!B2*2", "B3": 30.0},
+            "Out": {
+                "A1": "=SUM(Jan:Mar!B2)",
+                "A2": "=SUM('Jan:Mar'!B2:B3)",
+                "A3": "=COUNT(Mar:Jan!B3)",  # either order
+                "A4": "=AVERAGE(Jan:Feb!B2)",
+                "A5": "=SUM(Jan:Nope!B2)",
+                "A6": "=Jan:Mar!B2",  # outside a function that reads unions
+            },
+        }
+        _, results = calculate(sheets)
+        assert results["Out!A1"].value == 7.0
+        assert results["Out!A2"].value == 47.0
+        assert results["Out!A3"].value == 2.0
+        assert results["Out!A4"].value == 1.5
+        assert results["Out!A5"].value is XlError.REF
+        assert results["Out!A6"].value is XlError.VALUE
+
+    def test_copies_move_their_cells_on_every_sheet(self) -> None:
+        sheets: dict[str, dict[str, object]] = {
+            "A": {"B1": 1.0, "B2": 2.0},
+            "B": {"B1": 10.0, "B2": 20.0},
+            "Out": {"C1": "=SUM(A:B!B1)", "C2": "=SUM(A:B!B2)"},
+        }
+        _, results = calculate(sheets)
+        assert (results["Out!C1"].value, results["Out!C2"].value) == (11.0, 22.0)
