@@ -24,8 +24,17 @@ $(NODE_INSTALLED): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# The project's own bytecode, compiled ahead as the image does (Dockerfile): with
+# PYTHONDONTWRITEBYTECODE set, every `calcwire check` would otherwise compile ~100
+# modules from source (about 0.3 s). Stale files are ignored by Python, never wrong.
+PACKAGES := calcwire eval_svc import_svc validation_svc gateway
+
+.PHONY: bytecode
+bytecode: $(INSTALLED)
+	$(PY) -m compileall -q $(PACKAGES)
+
 .PHONY: install
-install: $(INSTALLED) $(NODE_INSTALLED) ## Create .venv and install Python packages and buf
+install: $(INSTALLED) $(NODE_INSTALLED) bytecode ## Create .venv and install Python packages and buf
 
 .PHONY: lock
 lock: ## Re-resolve requirements.lock from pyproject.toml in a clean virtual environment

@@ -13,8 +13,11 @@ from calcwire.errors import CalcwireError, Unavailable
 
 __all__ = ["EXIT_ERROR", "EXIT_INTERNAL", "build_parser", "main"]
 
-#: Modules that each add a command (or a group of them) with ``register(subparsers)``.
-COMMAND_MODULES: Final = ("calcwire.cli.check", "calcwire.cli.admin")
+#: The module that adds each command (or group of them) with ``register(subparsers)``.
+#: Only the module of the command being run is imported (``calcwire check`` need not
+#: load the database driver the admin commands use); help and errors load them all.
+COMMANDS: Final = {"check": "calcwire.cli.check", "admin": "calcwire.cli.admin"}
+COMMAND_MODULES: Final = tuple(dict.fromkeys(COMMANDS.values()))
 
 #: Exit status for input calcwire cannot use (unreadable file, bad option value).
 EXIT_ERROR: Final = 2
@@ -28,14 +31,17 @@ class _CommandModule(Protocol):
         ...
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser; given the arguments, only the module of the command they name is loaded."""
     parser = argparse.ArgumentParser(
         prog="calcwire",
         description="Recompute the formulas of Excel workbooks and report where the values "
                     "Excel saved are wrong.",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in COMMAND_MODULES:
+    words = [a for a in (sys.argv[1:] if argv is None else argv) if not a.startswith("-")]
+    needed = COMMANDS.get(words[0]) if words else None
+    for name in (needed,) if needed else COMMAND_MODULES:
         module: _CommandModule = importlib.import_module(name)
         module.register(subparsers)
     return parser
@@ -43,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run a command; returns the exit status (the console script exits with it)."""
-    parser = build_parser()
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     try:
         status: int = args.run(args)
