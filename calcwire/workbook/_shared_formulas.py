@@ -61,6 +61,26 @@ def _atoms(g: tuple[str | None, ...]) -> list[_Atom]:
     return [_column(s[16], s[17]), _row(s[18], s[19])]  # A1
 
 
+def _plan(literals: list[str], references: list[list[_Atom]], rows: bool, columns: bool
+          ) -> list[str | tuple[int, int]]:
+    """The formula as fixed text and the (kind, number) of each part that moves,
+    for copies moved by rows, by columns or both: the fixed runs joined once."""
+    parts: list[str | tuple[int, int]] = [literals[0]]
+    for atoms, literal in zip(references, literals[1:], strict=True):
+        for text, kind, number in atoms:
+            if (kind == _COLUMN and columns) or (kind == _ROW and rows):
+                parts.append((kind, number))
+            elif parts and isinstance(parts[-1], str):
+                parts[-1] += text
+            else:
+                parts.append(text)
+        if isinstance(parts[-1], str):
+            parts[-1] += literal
+        else:
+            parts.append(literal)
+    return [p for p in parts if p != ""]
+
+
 def translator(formula: str) -> Translator:
     """A function giving ``translate_formula(formula, row_offset, col_offset)``."""
     if _REWRITE_RE is None:  # pragma: no cover
@@ -79,9 +99,8 @@ def translator(formula: str) -> Translator:
         return lambda dr, dc: formula
     literals.append(formula[pos:])
 
-    def translate(dr: int, dc: int) -> str:
-        if not dr and not dc:
-            return formula
+    def slow(dr: int, dc: int) -> str:
+        """Reference by reference: one moved off the sheet becomes #REF!."""
         out = [literals[0]]
         for atoms, literal in zip(references, literals[1:], strict=True):
             texts = []
@@ -103,6 +122,34 @@ def translator(formula: str) -> Translator:
                 continue
             out.append("#REF!")  # moved off the sheet
             out.append(literal)
+        return "".join(out)
+
+    plans: dict[tuple[bool, bool], list[str | tuple[int, int]]] = {}
+
+    def translate(dr: int, dc: int) -> str:
+        if not dr and not dc:
+            return formula
+        key = (dr != 0, dc != 0)
+        plan = plans.get(key)
+        if plan is None:
+            plan = plans[key] = _plan(literals, references, key[0], key[1])
+        out: list[str] = []
+        append = out.append
+        for part in plan:
+            if isinstance(part, str):
+                append(part)
+                continue
+            kind, number = part
+            if kind == _COLUMN:
+                moved = number + dc
+                if not 1 <= moved <= MAX_COL:
+                    return slow(dr, dc)
+                append(column_letters(moved))
+            else:
+                moved = number + dr
+                if not 1 <= moved <= MAX_ROW:
+                    return slow(dr, dc)
+                append(str(moved))
         return "".join(out)
 
     return translate

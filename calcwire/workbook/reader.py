@@ -23,7 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import posixpath
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from time import monotonic
@@ -38,6 +38,7 @@ from calcwire.errors import InvalidWorkbook
 from calcwire.formula import column_index, column_letters, parse_range
 from calcwire.values import ERROR_CODES, CellValue, XlError
 from calcwire.workbook._escapes import unescape_text
+from calcwire.workbook._fast_sheet import NotPlainExcel, RawCell, formula_attributes, scan_rows
 from calcwire.workbook._shared_formulas import Translator, translator
 from calcwire.workbook.model import (
     CalcSettings,
@@ -240,10 +241,27 @@ class WorkbookReader:
 
     def _rows(self, info: SheetInfo, sheet_out: Sheet | None,
               reporter: _Reporter | None) -> Iterator[tuple[int, list[Cell]]]:
-        """:meth:`iter_rows`, also filling ``sheet_out.dimension`` and counting bytes read."""
+        """:meth:`iter_rows`, also filling ``sheet_out.dimension`` and counting bytes read.
+
+        The fast scanner reads the sheet when it is written as Excel writes it; when
+        it declines, lxml reads the sheet again from the start, past the rows given.
+        """
         parser = _SheetParser(self, info)
+        given = 0
         with _reading(f"worksheet {info.name!r}"), self._zip.open(info.part) as raw:
-            yield from parser.rows(_CountingStream(raw, reporter), sheet_out)
+            try:
+                for item in parser.fast_rows(_CountingStream(raw, reporter), sheet_out):
+                    yield item
+                    given += 1
+                return
+            except NotPlainExcel:
+                pass
+        if reporter is not None:
+            reporter.sheet_bytes = 0
+        with _reading(f"worksheet {info.name!r}"), self._zip.open(info.part) as raw:
+            for n, item in enumerate(parser.rows(_CountingStream(raw, reporter), sheet_out)):
+                if n >= given:
+                    yield item
 
     # ------------------------------------------------------------------ workbook parts
 
@@ -527,25 +545,83 @@ _ITERPARSE: Final = {
 
 
 class _SheetParser:
-    """Turns one worksheet part into rows of :class:`Cell`; holds its shared-formula masters."""
+    """Turns one worksheet part into rows of :class:`Cell`; holds its shared-formula masters.
+
+    Two ways in, giving the same cells: :meth:`fast_rows` scans the XML Excel writes
+    with one regular expression per cell (calcwire.workbook._fast_sheet) and
+    declines any other dialect; :meth:`rows` reads anything with lxml.
+    """
 
     def __init__(self, reader: WorkbookReader, info: SheetInfo) -> None:
         self.reader = reader
         self.info = info
         self.shared: dict[str, tuple[Translator, int, int]] = {}
+        self.strings = reader._strings
+        self.formats = reader._formats
+        self.dynamic_cm = reader._dynamic_cm
+        self.date1904 = reader.date1904
+        self.cols: dict[str, int] = {}
+        self.formula_attributes: dict[str, Mapping[str, str]] = {"": _NO_ATTRIBUTES}
+
+    def fast_rows(self, stream: _CountingStream, dimension_out: Sheet | None
+                  ) -> Iterator[tuple[int, list[Cell]]]:
+        """Rows as :meth:`rows` gives them; raises NotPlainExcel before any row it cannot
+        read (rows already given stay valid)."""
+        dimension: list[str | None] = []
+        for chunk in scan_rows(stream, dimension):
+            if dimension_out is not None:
+                dimension_out.dimension = dimension[0]
+            yield from [(row, self._raw_cells(cells)) for row, cells in chunk]
+        if dimension_out is not None and dimension:
+            dimension_out.dimension = dimension[0]
+
+    def _raw_cells(self, cells: list[RawCell]) -> list[Cell]:
+        out: list[Cell] = []
+        cols = self.cols
+        formats = self.formats
+        known_attrs = self.formula_attributes
+        for letters, digits, s, t, cm, f_attrs, f_text, v_text in cells:
+            col = cols.get(letters) or cols.setdefault(letters, column_index(letters))
+            row = int(digits)
+            if t is None and v_text:  # a number, the common case
+                try:
+                    value: CellValue = float(v_text)
+                except ValueError:
+                    raise _bad_cell(self.info.name, row, col, f"number {v_text!r}") from None
+            else:
+                value = self._value(t, v_text, v_text is not None, None, row, col)
+            if f_attrs is not None and (f_text or ' t="' in f_attrs):
+                attrs = known_attrs.get(f_attrs)
+                if attrs is None:  # the copies of a shared formula repeat theirs
+                    attrs = known_attrs[f_attrs] = formula_attributes(f_attrs)
+                if f_text or attrs.get("t") not in (None, "normal"):
+                    cell = self._formula_cell(attrs, f_text, row, col, value)
+                    if cm is not None and cm in self.dynamic_cm and cell.array_ref is not None:
+                        cell.dynamic = True
+                elif value is None:
+                    continue
+                else:
+                    cell = Cell(row, col, value)
+            elif value is None:
+                continue  # formatted but empty (or an empty <f/> a dynamic array spills on)
+            else:
+                cell = Cell(row, col, value)
+            if s:
+                try:
+                    cell.number_format = formats[int(s)]
+                except (ValueError, IndexError):
+                    pass  # an unknown style: Excel shows General
+            out.append(cell)
+        return out
 
     def rows(self, stream: _CountingStream, dimension_out: Sheet | None
              ) -> Iterator[tuple[int, list[Cell]]]:
         q = self.reader._ns
         row_tag, c_tag, v_tag, f_tag, is_tag = (f"{q}row", f"{q}c", f"{q}v", f"{q}f", f"{q}is")
         dim_tag = f"{q}dimension"
-        strings = self.reader._strings
-        formats = self.reader._formats
-        dynamic_cm = self.reader._dynamic_cm
-        date1904 = self.reader.date1904
-        errors = _ERRORS
-        cols: dict[str, int] = {}
-        sheet_name = self.info.name
+        formats = self.formats
+        dynamic_cm = self.dynamic_cm
+        cols = self.cols
         row = 0
         for _, el in etree.iterparse(stream, events=("end",), tag=(row_tag, dim_tag), **_ITERPARSE):
             if el.tag == dim_tag:
@@ -581,40 +657,8 @@ class _SheetParser:
                         f_el = ch
                     elif tag == is_tag:
                         is_el = ch
-
-                # The value: a constant, or a formula's cached result.
-                if t is None or t == "n":
-                    if v_text:
-                        try:
-                            value: CellValue = float(v_text)
-                        except ValueError:
-                            raise _bad_cell(sheet_name, crow, col, f"number {v_text!r}") from None
-                    else:
-                        value = None
-                elif t == "s":
-                    if not v_text:
-                        value = None
-                    else:
-                        try:
-                            value = strings[int(v_text)]
-                        except (ValueError, IndexError):
-                            raise _bad_cell(sheet_name, crow, col,
-                                            f"shared string {v_text!r}") from None
-                elif t == "str":
-                    value = unescape_text(v_text or "") if has_v else None
-                elif t == "b":
-                    value = (v_text or "").strip() in _TRUE if v_text else None
-                elif t == "e":
-                    value = errors.get(v_text or "", v_text) if v_text else None
-                elif t == "inlineStr":
-                    value = _rich_text(is_el, q) if is_el is not None else (
-                        unescape_text(v_text or "") if has_v else None)
-                elif t == "d":
-                    value = _iso_to_serial(v_text, date1904) if v_text else None
-                    if value is None and v_text:
-                        raise _bad_cell(sheet_name, crow, col, f"date {v_text!r}")
-                else:
-                    raise _bad_cell(sheet_name, crow, col, f"cell type {t!r}")
+                inline = _rich_text(is_el, q) if is_el is not None else None
+                value = self._value(t, v_text, has_v, inline, crow, col)
 
                 if f_el is not None and not f_el.text and f_el.get("t") in (None, "normal"):
                     # An empty <f/>: Excel writes one on each cell a volatile dynamic array
@@ -625,7 +669,7 @@ class _SheetParser:
                         continue  # formatted but empty
                     cell = Cell(crow, col, value)
                 else:
-                    cell = self._formula_cell(f_el, crow, col, value)
+                    cell = self._formula_cell(f_el.attrib, f_el.text, crow, col, value)
                     if c.get("cm") in dynamic_cm and cell.array_ref is not None:
                         cell.dynamic = True
                 if s:
@@ -639,14 +683,48 @@ class _SheetParser:
                 del el.getparent()[0]
             yield row, out
 
-    def _formula_cell(self, f_el: etree._Element, row: int, col: int,
+    def _value(self, t: str | None, v_text: str | None, has_v: bool, inline: str | None,
+               row: int, col: int) -> CellValue:
+        """The value of a cell: a constant, or a formula's cached result."""
+        if t is None or t == "n":
+            if not v_text:
+                return None
+            try:
+                return float(v_text)
+            except ValueError:
+                raise _bad_cell(self.info.name, row, col, f"number {v_text!r}") from None
+        if t == "s":
+            if not v_text:
+                return None
+            try:
+                return self.strings[int(v_text)]
+            except (ValueError, IndexError):
+                raise _bad_cell(self.info.name, row, col, f"shared string {v_text!r}") from None
+        if t == "str":
+            return unescape_text(v_text or "") if has_v else None
+        if t == "b":
+            return (v_text or "").strip() in _TRUE if v_text else None
+        if t == "e":
+            return _ERRORS.get(v_text or "", v_text) if v_text else None
+        if t == "inlineStr":
+            if inline is not None:
+                return inline
+            return unescape_text(v_text or "") if has_v else None
+        if t == "d":
+            value = _iso_to_serial(v_text, self.date1904) if v_text else None
+            if value is None and v_text:
+                raise _bad_cell(self.info.name, row, col, f"date {v_text!r}")
+            return value
+        raise _bad_cell(self.info.name, row, col, f"cell type {t!r}")
+
+    def _formula_cell(self, attrs: Mapping[str, str], text: str | None, row: int, col: int,
                       value: CellValue) -> Cell:
-        kind = f_el.get("t")
-        text = f_el.text or ""
+        kind = attrs.get("t")
+        text = text or ""
         if kind is None or kind == "normal":
             return Cell(row, col, value, formula=text)
         if kind == "shared":
-            si = f_el.get("si") or ""
+            si = attrs.get("si") or ""
             master = self.shared.get(si)
             if master is not None:
                 move, mrow, mcol = master
@@ -656,20 +734,23 @@ class _SheetParser:
                 return Cell(row, col, value, formula=text)
             raise _bad_cell(self.info.name, row, col, f"shared formula {si!r} without a master")
         if kind == "array":
-            return Cell(row, col, value, formula=text, array_ref=f_el.get("ref") or _a1(row, col))
+            return Cell(row, col, value, formula=text, array_ref=attrs.get("ref") or _a1(row, col))
         if kind == "dataTable":
-            table = _data_table(f_el, row, col)
+            table = _data_table(attrs, row, col)
             return Cell(row, col, value, formula=_table_formula(table), data_table=table)
         raise _bad_cell(self.info.name, row, col, f"formula type {kind!r}")
 
 
-def _data_table(f_el: etree._Element, row: int, col: int) -> DataTable:
-    r1 = None if (f_el.get("del1") or "") in _TRUE else f_el.get("r1")
-    r2 = None if (f_el.get("del2") or "") in _TRUE else f_el.get("r2")
+_NO_ATTRIBUTES: Final[Mapping[str, str]] = {}
+
+
+def _data_table(attrs: Mapping[str, str], row: int, col: int) -> DataTable:
+    r1 = None if (attrs.get("del1") or "") in _TRUE else attrs.get("r1")
+    r2 = None if (attrs.get("del2") or "") in _TRUE else attrs.get("r2")
     return DataTable(
-        ref=f_el.get("ref") or _a1(row, col),
-        two_dimensional=(f_el.get("dt2D") or "") in _TRUE,
-        row_input=(f_el.get("dtr") or "") in _TRUE,
+        ref=attrs.get("ref") or _a1(row, col),
+        two_dimensional=(attrs.get("dt2D") or "") in _TRUE,
+        row_input=(attrs.get("dtr") or "") in _TRUE,
         r1=r1,
         r2=r2,
     )

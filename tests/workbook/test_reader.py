@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -389,3 +390,87 @@ class TestDamagedContent:
         with pytest.raises(InvalidWorkbook) as caught:
             read_workbook(bytes(data))
         assert caught.value.reason in ("DAMAGED_ZIP", "MALFORMED_XML")
+
+
+def _both_ways(data: bytes) -> tuple[list[Cell], list[Cell]]:
+    """The cells of the first sheet read by the fast scanner (when it reads it) and by lxml."""
+    from calcwire.workbook import reader as r
+
+    def lxml_only(self: object, stream: object, out: object) -> Iterator[None]:
+        raise r.NotPlainExcel("lxml only")
+        yield  # pragma: no cover
+
+    fast = read_workbook(data).sheets[0].cells
+    original = r._SheetParser.fast_rows
+    r._SheetParser.fast_rows = lxml_only  # type: ignore[method-assign,assignment]
+    try:
+        slow = read_workbook(data).sheets[0].cells
+    finally:
+        r._SheetParser.fast_rows = original  # type: ignore[method-assign]
+    return fast, slow
+
+
+class TestFastScanner:
+    """The regex scanner reads Excel's own dialect; lxml reads the rest; both agree."""
+
+    SHEET = (
+        '<row r="1" spans="1:4" ht="15"><c r="A1" s="1"><v>1.5</v></c>'
+        '<c r="B1" t="s"><v>0</v></c><c r="C1" t="str"><f>A1&amp;"&lt;&gt;&#10;"</f>'
+        '<v xml:space="preserve">1.5&lt;&gt;\n</v></c><c r="D1" t="e"><v>#N/A</v></c></row>'
+        '<row r="2"><c r="A2"><f t="shared" ref="A2:C2" si="0">A1*2</f><v>3</v></c>'
+        '<c r="B2"><f t="shared" si="0"/><v>0</v></c><c r="C2" t="str"><f t="shared" si="0"/>'
+        '<v/></c><c r="D2" s="1"/></row><row r="3"/>'
+        '<row r="4"><c r="A4"><f t="array" ref="A4:A5">{1;2}</f><v>1</v></c>'
+        '<c r="B4"><f t="dataTable" ref="B4:B5" dt2D="0" dtr="1" r1="A1"/><v>7</v></c></row>'
+    )
+
+    def test_the_same_cells_as_lxml(self) -> None:
+        data = _with_sheet_xml(self.SHEET, strings=["<t>text</t>"])
+        fast, slow = _both_ways(data)
+        assert fast == slow
+        by_ref = {(c.row, c.col): c for c in fast}
+        assert by_ref[(1, 3)].formula == 'A1&"<>\n"'
+        assert by_ref[(1, 3)].value == "1.5<>\n"
+        assert by_ref[(2, 2)].formula == "B1*2"
+        assert by_ref[(2, 3)].value == ""
+
+    @pytest.mark.parametrize(
+        "unusual",
+        [
+            '<row r="9"><c r="A9" t="inlineStr"><is><t>inline</t></is></c></row>',
+            '<row r="9"><c t="n" r="A9"><v>1</v></c></row>',  # attributes out of order
+            '<row spans="1:1" r="9"><c r="A9"><v>1</v></c></row>',  # so is the row's
+            '<row r="9"><c><v>1</v></c></row>',  # no reference
+            '<!-- a comment --><row r="9"><c r="A9"><v>1</v></c></row>',
+            '<row r="9"><c r="A9"><v>1&nbsp;</v></c></row>',  # an unknown entity
+        ],
+    )
+    def test_anything_else_is_read_by_lxml(self, unusual: str) -> None:
+        data = _with_sheet_xml(self.SHEET + unusual, strings=["<t>text</t>"])
+        if "&nbsp;" in unusual:
+            with pytest.raises(InvalidWorkbook):  # not XML: lxml's verdict stands
+                read_workbook(data)
+            return
+        fast, slow = _both_ways(data)
+        assert fast == slow
+        assert any(c.row == 9 for c in fast)
+
+    def test_declining_halfway_keeps_the_rows_already_read(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from calcwire.workbook import _fast_sheet
+
+        monkeypatch.setattr(_fast_sheet, "_CHUNK", 64)  # many chunks
+        rows = "".join(f'<row r="{r}"><c r="A{r}"><v>{r}</v></c></row>' for r in range(1, 40))
+        late = '<row r="40"><c r="A40" t="inlineStr"><is><t>late</t></is></c></row>'
+        data = _with_sheet_xml(rows + late)
+        fast, slow = _both_ways(data)
+        assert fast == slow
+        assert [c.value for c in fast] == [float(r) for r in range(1, 40)] + ["late"]
+
+    def test_a_prefixed_sheet_is_read_by_lxml(self) -> None:
+        base = workbook_bytes(Workbook(sheets=[Sheet("S")]))
+        xml = (f'<?xml version="1.0"?><x:worksheet xmlns:x="{MAIN}"><x:sheetData>'
+               '<x:row r="1"><x:c r="A1"><x:v>5</x:v></x:c></x:row></x:sheetData></x:worksheet>')
+        cells = read_workbook(_replace(base, {"xl/worksheets/sheet1.xml": xml})).sheets[0].cells
+        assert [(c.row, c.col, c.value) for c in cells] == [(1, 1, 5.0)]
