@@ -53,6 +53,19 @@ check-breaking: install ## buf breaking against BREAKING_BASE (default: the prev
 	  echo "no breaking change against $(BREAKING_BASE)"; \
 	else echo "no contracts at $(BREAKING_BASE): nothing to break"; fi
 
+.PHONY: run
+run: install ## The main job: check a generated sample workbook whose tax rate was changed without recalculating
+	$(PY) tools/sample.py bench-out
+	$(VENV)/bin/calcwire check bench-out/sample-stale.xlsx || test $$? -eq 1
+
+.PHONY: bench
+bench: install ## Throughput and memory on generated models of 1k to 500k formulas, beside formulas.ExcelModel
+	$(PY) tools/bench $(BENCH_ARGS)
+
+.PHONY: fidelity-baseline
+fidelity-baseline: install ## Record the corpus fidelity figures that the corpus test must not fall below
+	$(PY) tools/fidelity.py --write tests/corpus_baseline.json
+
 .PHONY: test
 test: install postgres-binaries check-protos check-breaking ## Run the whole test suite (installs what it needs)
 	$(PY) -m pytest -q
@@ -84,10 +97,3 @@ down: ## Stop exactly what `make up` started
 .PHONY: status
 status: ## Health of each service of the stack `make up` started
 	@$(PY) -m calcwire.devstack status --run-dir $(RUN_DIR)
-
-.PHONY: run
-run: up ## The main job (for now: the stack up and SERVING; the pipeline comes with later issues)
-	@echo
-	@echo "The stack is up and every service is SERVING, but the pipeline is not there yet:"
-	@echo "uploading a workbook, evaluating it and validating it come with later issues,"
-	@echo "so make run stops here. The stack keeps running; stop it with: make down"

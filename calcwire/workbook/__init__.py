@@ -1,4 +1,10 @@
-"""The workbook model and the reader that fills it from an .xlsx/.xlsm file."""
+"""The workbook model, the reader that fills it from an .xlsx/.xlsm file, and the writer.
+
+- :func:`inspect_package` screens a file's bytes before anything parses them;
+- :func:`read_workbook` (and :class:`WorkbookReader` for one sheet at a time)
+  reads a file into a :class:`Workbook`;
+- :func:`write_workbook` writes any :class:`Workbook` to an .xlsx file.
+"""
 
 from calcwire.workbook.model import (
     CalcSettings,
@@ -9,6 +15,9 @@ from calcwire.workbook.model import (
     Sheet,
     Workbook,
 )
+from calcwire.workbook.package import PackageInfo, PackageLimits, inspect_package
+from calcwire.workbook.reader import ReadProgress, WorkbookReader, read_workbook
+from calcwire.workbook.writer import workbook_bytes, write_workbook
 
 __all__ = [
     "CalcSettings",
@@ -16,6 +25,14 @@ __all__ = [
     "DataTable",
     "DefinedName",
     "ExternalLink",
+    "PackageInfo",
+    "PackageLimits",
+    "ReadProgress",
     "Sheet",
     "Workbook",
+    "WorkbookReader",
+    "inspect_package",
+    "read_workbook",
+    "workbook_bytes",
+    "write_workbook",
 ]

@@ -1,0 +1,169 @@
+"""``make bench``: throughput and memory of calcwire on generated financial models.
+
+    python tools/bench [--sizes 1k,10k,50k,500k] [--only check,engine,...]
+                       [--formulas-max 50k] [--timeout 600]
+
+For each size it generates a model (calcwire.workbook.generate, with the values
+its formulas give as cached values), writes it to bench-out/, and prints per
+suite: seconds, formula cells per second and peak resident memory, each
+measured in a fresh process. It prints figures; it never fails because the
+machine was slow.
+
+Suites (add one by writing a function and listing it in SUITES):
+
+- ``check``: whole-process ``calcwire check --json FILE``;
+- ``engine``: compile + calculate alone (the file read beforehand, untimed), and
+  the recompute after one input changes;
+- ``formulas``: ``formulas.ExcelModel().loads().finish().calculate()`` on the
+  same file, up to ``--formulas-max`` formula cells, stopped at ``--timeout``;
+- ``read``: the calcwire reader against openpyxl's ``load_workbook``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from measure import Measurement, run_child, worker
+
+from calcwire.workbook.generate import generate_model, model_shape
+from calcwire.workbook.writer import write_workbook
+
+ROOT = Path(__file__).resolve().parents[2]
+OUT = ROOT / "bench-out"
+
+
+@dataclass(slots=True)
+class Row:
+    what: str
+    m: Measurement | None = None
+    seconds: float | None = None
+    cells: int | None = None
+    note: str = ""
+
+
+@dataclass(slots=True)
+class Context:
+    size: int
+    formula_cells: int
+    path: Path
+    args: argparse.Namespace
+
+
+def _calcwire_command() -> str:
+    found = Path(sys.executable).with_name("calcwire")
+    return str(found) if found.exists() else shutil.which("calcwire") or "calcwire"
+
+
+def suite_check(ctx: Context) -> list[Row]:
+    m = run_child([_calcwire_command(), "check", "--json", str(ctx.path)], ctx.args.timeout,
+                  ok_codes=(0, 1))
+    if m.status != "ok":
+        return [Row("calcwire check (whole process)", m)]
+    summary = m.output.get("summary", {})
+    note = ", ".join(f"{k} {v:,}" for k, v in summary.items() if v and k != "formula_cells")
+    return [Row("calcwire check (whole process)", m, m.seconds, ctx.formula_cells, note)]
+
+
+def suite_engine(ctx: Context) -> list[Row]:
+    m = worker("engine", str(ctx.path), timeout=ctx.args.timeout)
+    if m.status != "ok":
+        return [Row("engine alone", m)]
+    out = m.output
+    return [
+        Row("engine alone (compile + calculate)", m, out["engine_s"], out["formula_cells"],
+            f"compile {out['compile_s']:.2f} s, calculate {out['calculate_s']:.2f} s; "
+            "RSS includes the workbook read"),
+        Row("recompute after one input changes", None, out["recompute_one_input_s"], None,
+            f"{out['recomputed_cells']:,} cells recomputed (Inputs!B5)"),
+    ]
+
+
+def suite_formulas(ctx: Context) -> list[Row]:
+    if ctx.size > ctx.args.formulas_max:
+        return [Row("formulas.ExcelModel", note=f"skipped above {ctx.args.formulas_max:,} cells")]
+    m = worker("formulas", str(ctx.path), timeout=ctx.args.timeout)
+    seconds = m.output.get("seconds") if m.status == "ok" else None
+    return [Row("formulas.ExcelModel (loads+finish+calculate)", m, seconds, ctx.formula_cells)]
+
+
+def suite_read(ctx: Context) -> list[Row]:
+    rows = []
+    for task, label in (("read", "calcwire reader"), ("openpyxl", "openpyxl load_workbook")):
+        m = worker(task, str(ctx.path), timeout=ctx.args.timeout)
+        seconds = m.output.get("seconds") if m.status == "ok" else None
+        cells = m.output.get("cells")
+        rows.append(Row(label, m, seconds, None, f"{cells:,} cells" if cells else ""))
+    return rows
+
+
+SUITES: dict[str, Callable[[Context], list[Row]]] = {
+    "check": suite_check,
+    "engine": suite_engine,
+    "formulas": suite_formulas,
+    "read": suite_read,
+}
+
+
+def _size(text: str) -> int:
+    text = text.strip().lower().replace("_", "")
+    scale = {"k": 1_000, "m": 1_000_000}.get(text[-1:], 1)
+    return int(float(text.rstrip("km")) * scale)
+
+
+def _print_rows(rows: list[Row]) -> None:
+    print(f"  {'':46s} {'seconds':>9s} {'cells/s':>10s} {'peak RSS':>10s}  note")
+    for row in rows:
+        m = row.m
+        if m is not None and m.status != "ok":
+            detail = m.error or f"exit {m.exit_code}"
+            seconds = f"{m.seconds:9.2f}" if m.status == "timeout" else f"{'-':>9s}"
+            print(f"  {row.what:46s} {seconds} {'-':>10s} {m.peak_rss_mb:8.0f}MB  "
+                  f"{m.status.upper()}: {detail}")
+            continue
+        seconds = f"{row.seconds:9.3f}" if row.seconds is not None else f"{'-':>9s}"
+        rate = (f"{row.cells / row.seconds:10,.0f}" if row.cells and row.seconds
+                else f"{'':>10s}")
+        rss = f"{m.peak_rss_mb:8.0f}MB" if m is not None else f"{'':>10s}"
+        print(f"  {row.what:46s} {seconds} {rate} {rss}  {row.note}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="make bench")
+    parser.add_argument("--sizes", default="1k,10k,50k,500k")
+    parser.add_argument("--only", default=",".join(SUITES))
+    parser.add_argument("--formulas-max", type=_size, default=50_000)
+    parser.add_argument("--timeout", type=float, default=600.0)
+    args = parser.parse_args()
+    suites = [s.strip() for s in args.only.split(",") if s.strip()]
+    OUT.mkdir(exist_ok=True)
+    for size in (_size(s) for s in args.sizes.split(",")):
+        shape = model_shape(size)
+        path = OUT / f"model-{size}.xlsx"
+        write_workbook(generate_model(shape=shape), path, shared_formulas=True)
+        ctx = Context(size, shape.formula_cells, path, args)
+        print(f"\n{shape.formula_cells:,} formula cells ({shape.months} months x "
+              f"{shape.products} products), {path.relative_to(ROOT)}, "
+              f"{path.stat().st_size / 1e6:.1f} MB", flush=True)
+        rows: list[Row] = []
+        for name in suites:
+            rows += SUITES[name](ctx)
+        _print_rows(rows)
+        _speedup(rows)
+        sys.stdout.flush()
+
+
+def _speedup(rows: list[Row]) -> None:
+    times = {r.what.split(" (")[0]: r.seconds for r in rows if r.seconds}
+    theirs = times.get("formulas.ExcelModel")
+    ours = times.get("calcwire check")
+    if theirs and ours:
+        print(f"  calcwire check is {theirs / ours:,.0f} times faster than formulas.ExcelModel")
+
+
+if __name__ == "__main__":
+    main()
