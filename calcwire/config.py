@@ -55,6 +55,9 @@ VARIABLES: Final[Mapping[str, str]] = {
     "CALCWIRE_HEALTH_INTERVAL_SECONDS": "2",
     "CALCWIRE_MAX_MESSAGE_BYTES": "8388608",
     "CALCWIRE_ROLE": "all",
+    "CALCWIRE_MAX_UPLOAD_BYTES": "104857600",
+    "CALCWIRE_JOB_RETENTION_DAYS": "30",
+    "CALCWIRE_ACK_WAIT_SECONDS": "30",
 }
 
 _LOG_LEVELS = ("debug", "info", "warning", "error")
@@ -91,6 +94,12 @@ class Settings:
     health_interval_seconds: float
     max_message_bytes: int
     role: Role
+    max_upload_bytes: int = 100 << 20
+    """Largest workbook UploadWorkbook accepts; enforced on the bytes as they arrive."""
+    job_retention_days: float = 30.0
+    """How long job rows and events are kept (PostgreSQL and the job events stream)."""
+    ack_wait_seconds: float = 30.0
+    """Work queue ack wait: a message whose worker stopped reporting is redelivered after it."""
 
     @property
     def production(self) -> bool:
@@ -138,6 +147,11 @@ def load_settings(service: str, environ: Mapping[str, str] | None = None) -> Set
         ),
         max_message_bytes=read("CALCWIRE_MAX_MESSAGE_BYTES", _integer(minimum=1024), 8 << 20),
         role=cast(Role, read("CALCWIRE_ROLE", _choice(("all", "server", "worker")), "all")),
+        max_upload_bytes=read("CALCWIRE_MAX_UPLOAD_BYTES", _integer(minimum=1), 100 << 20),
+        job_retention_days=read(
+            "CALCWIRE_JOB_RETENTION_DAYS", _seconds(zero_ok=False, unit="days"), 30.0
+        ),
+        ack_wait_seconds=read("CALCWIRE_ACK_WAIT_SECONDS", _seconds(zero_ok=False), 30.0),
     )
     if not problems and settings.db_pool_min > settings.db_pool_max:
         problems.append(
@@ -172,14 +186,14 @@ def _integer(*, minimum: int) -> Callable[[str, str], int]:
     return parse
 
 
-def _seconds(*, zero_ok: bool) -> Callable[[str, str], float]:
+def _seconds(*, zero_ok: bool, unit: str = "seconds") -> Callable[[str, str], float]:
     def parse(name: str, raw: str) -> float:
         try:
             value = float(raw)
         except ValueError:
-            raise ValueError(f"{name}={raw!r}: expected a number of seconds") from None
+            raise ValueError(f"{name}={raw!r}: expected a number of {unit}") from None
         if not math.isfinite(value):
-            raise ValueError(f"{name}={raw!r}: expected a finite number of seconds")
+            raise ValueError(f"{name}={raw!r}: expected a finite number of {unit}")
         if value < 0 or (value == 0 and not zero_ok):
             raise ValueError(
                 f"{name}={raw!r}: must be {'zero or more' if zero_ok else 'more than zero'}"

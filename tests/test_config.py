@@ -36,6 +36,9 @@ class TestDefaults:
             health_interval_seconds=2.0,
             max_message_bytes=8388608,
             role="all",
+            max_upload_bytes=104857600,
+            job_retention_days=30.0,
+            ack_wait_seconds=30.0,
         )
 
     @pytest.mark.parametrize("service", SERVICES)
@@ -103,6 +106,11 @@ class TestErrors:
             ("CALCWIRE_HEALTH_INTERVAL_SECONDS", "nan", "finite"),
             ("CALCWIRE_MAX_MESSAGE_BYTES", "12", "at least 1024"),
             ("CALCWIRE_ROLE", "both", "expected one of all, server, worker"),
+            ("CALCWIRE_MAX_UPLOAD_BYTES", "0", "at least 1"),
+            ("CALCWIRE_MAX_UPLOAD_BYTES", "100MB", "whole number"),
+            ("CALCWIRE_JOB_RETENTION_DAYS", "0", "more than zero"),
+            ("CALCWIRE_JOB_RETENTION_DAYS", "a month", "number of days"),
+            ("CALCWIRE_ACK_WAIT_SECONDS", "-5", "more than zero"),
         ],
     )
     def test_invalid_value_names_the_variable(
