@@ -133,5 +133,12 @@ def _sticky(before: JobEvent | None, after: JobEvent) -> JobEvent:
 
 def _job_condition(cond: Condition) -> Condition:
     if cond.field == "model":
-        return Condition("model_id", cond.op, parse_model_name(cond.value))
+        try:
+            model_id = parse_model_name(cond.value)
+        except InvalidArgument:
+            raise InvalidArgument(
+                f'invalid filter: model must be "models/<id>", not {cond.value!r}',
+                reason="INVALID_FILTER",
+            ) from None
+        return Condition("model_id", cond.op, model_id)
     return cond

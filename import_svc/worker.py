@@ -95,7 +95,7 @@ async def run_projection(
         while not stopping.is_set():
             try:
                 messages = await sub.fetch(batch, timeout=0.5)
-            except nats.errors.TimeoutError:
+            except TimeoutError:  # nats-py raises its own or asyncio's, depending on the path
                 continue
             except nats.errors.Error as exc:
                 log.warning("job events fetch failed; retrying", error=f"{type(exc).__name__}: {exc}")
