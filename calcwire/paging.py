@@ -23,22 +23,27 @@ import base64
 import binascii
 import hashlib
 import json
-from collections.abc import Sequence
-from typing import Final, TypeAlias
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Final, TypeAlias, TypeVar
 
 from calcwire.errors import InvalidArgument
 
 __all__ = [
     "Position",
     "decode_page_token",
+    "decode_time_position",
     "encode_page_token",
     "filter_fingerprint",
+    "next_page",
     "page_size",
 ]
 
 Position: TypeAlias = "list[str | int | float | bool | None]"
 
 _VERSION: Final = 1
+
+_T = TypeVar("_T")
 
 
 def filter_fingerprint(*parts: object) -> str:
@@ -91,3 +96,28 @@ def page_size(requested: int, *, default: int, maximum: int) -> int:
     if requested == 0:
         return default
     return min(requested, maximum)
+
+
+def decode_time_position(token: str, fingerprint: str) -> tuple[datetime, str] | None:
+    """:func:`decode_page_token` for lists ordered by (time, id), newest first."""
+    position = decode_page_token(token, fingerprint)
+    if position is None:
+        return None
+    try:
+        return datetime.fromisoformat(str(position[0])), str(position[1])
+    except (ValueError, IndexError):
+        raise InvalidArgument("the page token is damaged", reason="INVALID_PAGE_TOKEN") from None
+
+
+def next_page(
+    rows: list[_T],
+    limit: int,
+    position: Callable[[_T], Sequence[str | int | float | bool | None]],
+    fingerprint: str,
+) -> tuple[list[_T], str]:
+    """The page and its next token, from ``rows`` fetched with ``limit + 1``: the extra row
+    only says that there is more; the token continues after the page's last row."""
+    if len(rows) <= limit:
+        return rows, ""
+    page = rows[:limit]
+    return page, encode_page_token(position(page[-1]), fingerprint)

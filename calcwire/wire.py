@@ -57,7 +57,7 @@ assert all(
 ), "ERROR_CODES and the ExcelError enum drifted apart"
 
 #: The model's calculation modes and the proto's.
-CALC_MODES: Final[dict[str, int]] = {
+CALC_MODES: Final[dict[str, calculation_pb2.CalculationMode.ValueType]] = {
     "auto": calculation_pb2.CALCULATION_MODE_AUTOMATIC,
     "autoNoTable": calculation_pb2.CALCULATION_MODE_AUTOMATIC_EXCEPT_TABLES,
     "manual": calculation_pb2.CALCULATION_MODE_MANUAL,
@@ -191,7 +191,7 @@ def timestamp(when: datetime) -> Timestamp:
     return ts
 
 
-def job_state_to_proto(state: JobState) -> int:
+def job_state_to_proto(state: JobState) -> jobs_pb2.JobState.ValueType:
     return jobs_pb2.JobState.Value(f"JOB_STATE_{state.value}")
 
 
@@ -201,11 +201,11 @@ def job_state_from_proto(value: int) -> JobState:
     return JobState(name)
 
 
-def job_kind_to_proto(kind: JobKind) -> int:
+def job_kind_to_proto(kind: JobKind) -> jobs_pb2.JobKind.ValueType:
     return jobs_pb2.JobKind.Value(f"JOB_KIND_{kind.value}")
 
 
-def _stage(stage: JobStage) -> int:
+def _stage(stage: JobStage) -> jobs_pb2.JobStage.ValueType:
     return jobs_pb2.JobStage.Value(f"JOB_STAGE_{stage.value}")
 
 

@@ -20,6 +20,7 @@ from calcwire.server import Registry, Runtime, ServiceSpec, main
 from calcwire.work import WorkOrder, fail_exhausted_orders
 from calcwire.workbook.package import PackageLimits
 from calcwire.workbooks.v1 import workbooks_pb2_grpc
+from import_svc.backends import Backends
 from import_svc.catalog import Catalog
 from import_svc.domain import ModelState
 from import_svc.files import WorkbookFiles
@@ -50,7 +51,8 @@ async def setup(runtime: Runtime, registry: Registry) -> None:
     jobs = Jobs(store, events)
     await ensure_history_consumer(js, ack_wait=settings.ack_wait_seconds)
 
-    uploads = Uploads(store=store, files=files, events=events, js=js, limits=limits)
+    backends = Backends(store=store, files=files, events=events, js=js, limits=limits)
+    uploads = Uploads(backends)
     registry.add_servicer(
         "calcwire.workbooks.v1.WorkbookService",
         workbooks_pb2_grpc.add_WorkbookServiceServicer_to_server,
@@ -62,7 +64,7 @@ async def setup(runtime: Runtime, registry: Registry) -> None:
         JobServicer(jobs, runtime.stopping),
     )
 
-    importer = Importer(store=store, files=files, events=events, js=js, limits=limits)
+    importer = Importer(backends)
     worker = ImportWorker(importer, ack_wait=settings.ack_wait_seconds)
 
     async def model_failed(order: WorkOrder, error: JobError) -> None:

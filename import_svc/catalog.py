@@ -11,14 +11,19 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import datetime
 
 from calcwire.errors import FailedPrecondition, InvalidArgument, NotFound
 from calcwire.filtering import Field, parse_filter
 from calcwire.formula import parse_range
 from calcwire.job_events import JobEventLog
 from calcwire.logs import get_logger
-from calcwire.paging import decode_page_token, encode_page_token, filter_fingerprint, page_size
+from calcwire.paging import (
+    decode_page_token,
+    decode_time_position,
+    filter_fingerprint,
+    next_page,
+    page_size,
+)
 from import_svc.domain import (
     CellFilter,
     ModelDetails,
@@ -94,28 +99,16 @@ class Catalog:
             raise _not_found(model_id)
         return details
 
-    async def list(
+    async def list_models(
         self, tenant: str, filter_text: str, size: int, token: str
     ) -> tuple[list[ModelRecord], str]:
         conditions = parse_filter(filter_text, MODEL_FILTER_FIELDS)
         fingerprint = filter_fingerprint("models", conditions)
-        position = decode_page_token(token, fingerprint)
-        after = None
-        if position is not None:
-            try:
-                after = (datetime.fromisoformat(str(position[0])), str(position[1]))
-            except (ValueError, IndexError):
-                raise InvalidArgument("the page token is damaged",
-                                      reason="INVALID_PAGE_TOKEN") from None
+        after = decode_time_position(token, fingerprint)
         limit = page_size(size, default=MODELS_PAGE[0], maximum=MODELS_PAGE[1])
         models = await self.store.list_models(tenant, conditions, after, limit + 1)
-        next_token = ""
-        if len(models) > limit:
-            models = models[:limit]
-            last = models[-1]
-            next_token = encode_page_token([last.create_time.isoformat(), last.model_id],
-                                           fingerprint)
-        return models, next_token
+        return next_page(models, limit, lambda m: [m.create_time.isoformat(), m.model_id],
+                         fingerprint)
 
     async def delete(self, tenant: str, model_id: str) -> None:
         """Delete the model, its cells and its file (unless another model refers to it).
@@ -201,12 +194,7 @@ class Catalog:
                                       reason="INVALID_PAGE_TOKEN") from None
         limit = page_size(size, default=CELLS_PAGE[0], maximum=CELLS_PAGE[1])
         cells = await self.store.list_cells(tenant, model_id, sheets, where, after, limit + 1)
-        next_token = ""
-        if len(cells) > limit:
-            cells = cells[:limit]
-            last = cells[-1]
-            next_token = encode_page_token([last.sheet_index, last.row, last.col], fingerprint)
-        return cells, next_token
+        return next_page(cells, limit, lambda c: [c.sheet_index, c.row, c.col], fingerprint)
 
     async def stream_cells(
         self, tenant: str, model_id: str, sheet: str, batch: int

@@ -22,14 +22,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from nats.js import JetStreamContext
-
 from calcwire.errors import InvalidWorkbook
 from calcwire.formula import parse_range
 from calcwire.job_events import (
     JobCancelled,
     JobError,
-    JobEventLog,
     JobProgress,
     JobStage,
     JobState,
@@ -40,9 +37,10 @@ from calcwire.wire import formula_kind
 from calcwire.work import WorkOrder, publish_work
 from calcwire.workbook.package import PackageLimits
 from calcwire.workbook.reader import WorkbookReader
+from import_svc.backends import Backends
 from import_svc.domain import CellCounts, CellRow, ModelState, ParsedModel, SheetRecord
-from import_svc.files import FileMissing, WorkbookFiles
-from import_svc.store import ModelGone, WorkbookStore
+from import_svc.files import FileMissing
+from import_svc.store import ModelGone
 
 __all__ = [
     "PARSE_FAILED",
@@ -169,21 +167,12 @@ class Outcome(enum.Enum):
 class Importer:
     """Runs the import stage of a job."""
 
-    def __init__(
-        self,
-        *,
-        store: WorkbookStore,
-        files: WorkbookFiles,
-        events: JobEventLog,
-        js: JetStreamContext,
-        limits: PackageLimits,
-        spool_dir: str | None = None,
-    ) -> None:
-        self.store = store
-        self.files = files
-        self.events = events
-        self.js = js
-        self.limits = limits
+    def __init__(self, backends: Backends, *, spool_dir: str | None = None) -> None:
+        self.store = backends.store
+        self.files = backends.files
+        self.events = backends.events
+        self.js = backends.js
+        self.limits = backends.limits
         self.spool_dir = spool_dir
 
     async def run(self, order: WorkOrder, *, attempt: int, last_attempt: bool) -> Outcome:

@@ -20,7 +20,7 @@ from calcwire.filtering import Condition, Field, parse_filter
 from calcwire.job_events import JobEvent, JobEventLog, JobKind, JobState
 from calcwire.logs import get_logger
 from calcwire.names import parse_model_name
-from calcwire.paging import decode_page_token, encode_page_token, filter_fingerprint, page_size
+from calcwire.paging import decode_time_position, filter_fingerprint, next_page, page_size
 from import_svc.store import WorkbookStore
 
 __all__ = ["JOB_FILTER_FIELDS", "Jobs"]
@@ -58,28 +58,16 @@ class Jobs:
             current = current.next(cancel_requested=True, time=current.time)
         return current
 
-    async def list(
+    async def list_jobs(
         self, tenant: str, filter_text: str, size: int, token: str
     ) -> tuple[list[JobEvent], str]:
         conditions = [_job_condition(c) for c in parse_filter(filter_text, JOB_FILTER_FIELDS)]
         fingerprint = filter_fingerprint("jobs", conditions)
-        position = decode_page_token(token, fingerprint)
-        after = None
-        if position is not None:
-            try:
-                after = (datetime.fromisoformat(str(position[0])), str(position[1]))
-            except (ValueError, IndexError):
-                raise InvalidArgument("the page token is damaged",
-                                      reason="INVALID_PAGE_TOKEN") from None
+        after = decode_time_position(token, fingerprint)
         limit = page_size(size, default=JOBS_PAGE[0], maximum=JOBS_PAGE[1])
         jobs = await self.store.list_jobs(tenant, conditions, after, limit + 1)
-        next_token = ""
-        if len(jobs) > limit:
-            jobs = jobs[:limit]
-            last = jobs[-1]
-            next_token = encode_page_token([last.create_time.isoformat(), last.job_id],
-                                           fingerprint)
-        return jobs, next_token
+        return next_page(jobs, limit, lambda j: [j.create_time.isoformat(), j.job_id],
+                         fingerprint)
 
     async def cancel(self, tenant: str, job_id: str) -> JobEvent:
         """Ask the job to stop; a job that has ended is returned as it is."""

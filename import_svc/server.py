@@ -32,10 +32,21 @@ from import_svc.domain import CellCounts, ModelDetails, ModelRecord, ModelState,
 from import_svc.jobs import Jobs
 from import_svc.upload import UploadRequest, Uploads, receive_file
 
-__all__ = ["JobServicer", "WorkbookServicer"]
+__all__ = [
+    "JobServicer",
+    "WorkbookServicer",
+    "cell_to_proto",
+    "details_to_proto",
+    "model_to_proto",
+]
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
+_MODEL_STATES = {
+    ModelState.IMPORTING: workbooks_pb2.MODEL_STATE_IMPORTING,
+    ModelState.READY: workbooks_pb2.MODEL_STATE_READY,
+    ModelState.FAILED: workbooks_pb2.MODEL_STATE_FAILED,
+}
 _VISIBILITY = {
     "visible": workbooks_pb2.SHEET_VISIBILITY_VISIBLE,
     "hidden": workbooks_pb2.SHEET_VISIBILITY_HIDDEN,
@@ -84,7 +95,7 @@ def model_to_proto(model: ModelRecord) -> workbooks_pb2.Model:
         file_name=model.file_name,
         sha256=model.sha256,
         size_bytes=model.size_bytes,
-        state=workbooks_pb2.ModelState.Value(f"MODEL_STATE_{model.state.value}"),
+        state=_MODEL_STATES[model.state],
         cell_counts=_counts(model.counts),
         tolerance=cell_status_pb2.Tolerance(
             absolute=model.tolerance[0], relative=model.tolerance[1]
@@ -183,7 +194,7 @@ class WorkbookServicer(workbooks_pb2_grpc.WorkbookServiceServicer):
     async def ListModels(
         self, request: workbooks_pb2.ListModelsRequest, context: Context
     ) -> workbooks_pb2.ListModelsResponse:
-        models, token = await self.catalog.list(
+        models, token = await self.catalog.list_models(
             request_tenant(context), request.filter, request.page_size, request.page_token
         )
         return workbooks_pb2.ListModelsResponse(
@@ -255,7 +266,7 @@ class JobServicer(jobs_pb2_grpc.JobServiceServicer):
     async def ListJobs(
         self, request: jobs_pb2.ListJobsRequest, context: Context
     ) -> jobs_pb2.ListJobsResponse:
-        jobs, token = await self.jobs.list(
+        jobs, token = await self.jobs.list_jobs(
             request_tenant(context), request.filter, request.page_size, request.page_token
         )
         return jobs_pb2.ListJobsResponse(jobs=[job_to_proto(j) for j in jobs],

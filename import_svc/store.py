@@ -22,9 +22,10 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, TypeAlias
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 from calcwire.filtering import Condition
 from calcwire.job_events import JobError, JobEvent, JobKind, JobStage, JobState
@@ -57,6 +58,9 @@ CELL_COLUMNS: Final = (
 
 # value_type: how a CellValue is stored
 _EMPTY, _NUMBER, _STRING, _BOOLEAN, _ERROR = 0, 1, 2, 3, 4
+
+
+_Connection: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
 
 
 class ModelGone(Exception):
@@ -328,7 +332,7 @@ class WorkbookStore:
 
     @staticmethod
     async def _insert_links(
-        conn: asyncpg.Connection, tenant: str, model_uuid: uuid.UUID, links: Sequence[ExternalLink]
+        conn: _Connection, tenant: str, model_uuid: uuid.UUID, links: Sequence[ExternalLink]
     ) -> None:
         await conn.executemany(
             """INSERT INTO workbooks.external_links (tenant_id, model_id, link_index, target,
@@ -641,7 +645,7 @@ class WorkbookStore:
             )
 
     @staticmethod
-    async def _upsert_job(conn: asyncpg.Connection, event: JobEvent, seq: int) -> None:
+    async def _upsert_job(conn: _Connection, event: JobEvent, seq: int) -> None:
         await conn.execute(
             """INSERT INTO workbooks.jobs AS j (tenant_id, job_id, model_id, kind, state, stage,
                    percent, message, error_reason, error_message, cancel_requested, create_time,

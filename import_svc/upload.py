@@ -23,14 +23,11 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import IO
-
-from nats.js import JetStreamContext
+from typing import IO, BinaryIO, cast
 
 from calcwire.errors import FailedPrecondition, InvalidArgument, ResourceExhausted
 from calcwire.job_events import (
     JobEvent,
-    JobEventLog,
     JobKind,
     JobStage,
     JobState,
@@ -41,10 +38,10 @@ from calcwire.logs import get_logger, log_context
 from calcwire.names import new_id
 from calcwire.wire import DEFAULT_TOLERANCE
 from calcwire.work import WorkOrder, publish_work
-from calcwire.workbook.package import PackageLimits, inspect_stream
+from calcwire.workbook.package import inspect_stream
+from import_svc.backends import Backends
 from import_svc.domain import ModelRecord, ModelState
-from import_svc.files import WorkbookFiles
-from import_svc.store import UploadRecord, WorkbookStore
+from import_svc.store import UploadRecord
 
 __all__ = [
     "SPOOL_MEMORY_BYTES",
@@ -140,20 +137,12 @@ def _size(n: int) -> str:
 class Uploads:
     """Turns received files into models and queued import jobs."""
 
-    def __init__(
-        self,
-        *,
-        store: WorkbookStore,
-        files: WorkbookFiles,
-        events: JobEventLog,
-        js: JetStreamContext,
-        limits: PackageLimits,
-    ) -> None:
-        self.store = store
-        self.files = files
-        self.events = events
-        self.js = js
-        self.limits = limits
+    def __init__(self, backends: Backends) -> None:
+        self.store = backends.store
+        self.files = backends.files
+        self.events = backends.events
+        self.js = backends.js
+        self.limits = backends.limits
 
     @property
     def max_bytes(self) -> int:
@@ -177,7 +166,8 @@ class Uploads:
         """Screen, store and record an uploaded file; queue its import."""
         if received.size > self.max_bytes:  # receive_file enforces it; a second line of defence
             raise _too_large(self.max_bytes, "the file")
-        await asyncio.to_thread(inspect_stream, received.data, received.size, self.limits)
+        await asyncio.to_thread(inspect_stream, cast(BinaryIO, received.data), received.size,
+                                self.limits)
 
         model_id, job_id = new_id(), new_id()
         now = datetime.now(UTC)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections.abc import AsyncIterator
 
@@ -160,7 +161,7 @@ class TestJobProgress:
             await progress.finish(JobState.SUCCEEDED, "done")
         replay = await history(events, job.job_id)
         times = [e.time.timestamp() for e in replay[1:]]
-        gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+        gaps = [b - a for a, b in itertools.pairwise(times)]
         assert max(gaps) < 0.65, gaps
         assert min(gaps[:-1]) >= 0.09, gaps  # the final event is not throttled
         assert len(replay) < 2 + 3.2 / 0.1

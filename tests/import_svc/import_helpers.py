@@ -212,3 +212,12 @@ def unique_workbook(rows: int = 3) -> bytes:
     cells += [Cell(r, 2, (seed + r) * 2, formula=f"A{r}*2") for r in range(1, rows + 1)]
     cells.sort(key=lambda c: (c.row, c.col))
     return workbook_bytes(Workbook(sheets=[Sheet("Sheet1", cells=cells)]))
+
+
+async def refused(call: object) -> grpc.aio.AioRpcError:
+    """The error a call that must fail ends with."""
+    import pytest
+
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await call  # type: ignore[misc]
+    return caught.value

@@ -7,18 +7,13 @@ import grpc
 import grpc.aio
 import pytest
 from conftest import BigUpload
+from import_helpers import refused
 
 from calcwire.common.v1 import cell_status_pb2
 from calcwire.grpc_errors import error_reason
 from calcwire.workbooks.v1 import workbooks_pb2
 
 pytestmark = pytest.mark.stack
-
-
-async def refused(call: object) -> grpc.aio.AioRpcError:
-    with pytest.raises(grpc.aio.AioRpcError) as caught:
-        await call  # type: ignore[misc]
-    return caught.value
 
 
 class TestFilters:

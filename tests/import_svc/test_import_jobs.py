@@ -11,7 +11,7 @@ import grpc
 import grpc.aio
 import pytest
 from conftest import BigUpload
-from import_helpers import Client, unique_workbook, wait_for
+from import_helpers import Client, refused, unique_workbook, wait_for
 from nats.js import JetStreamContext
 
 from calcwire.grpc_errors import error_reason
@@ -22,12 +22,6 @@ from import_svc.jobs import Jobs
 from import_svc.store import WorkbookStore
 
 pytestmark = pytest.mark.stack
-
-
-async def refused(call: object) -> grpc.aio.AioRpcError:
-    with pytest.raises(grpc.aio.AioRpcError) as caught:
-        await call  # type: ignore[misc]
-    return caught.value
 
 
 class TestGetAndList:

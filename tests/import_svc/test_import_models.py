@@ -9,7 +9,7 @@ import pytest
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
     ProtoReflectionDescriptorDatabase,
 )
-from import_helpers import Client, new_tenant, unique_workbook
+from import_helpers import Client, new_tenant, refused, unique_workbook
 from nats.js import JetStreamContext
 
 from calcwire.devstack import LocalStack, health_status
@@ -21,12 +21,6 @@ from calcwire.workbooks.v1 import workbooks_pb2
 pytestmark = pytest.mark.stack
 
 SERVICES = ("calcwire.workbooks.v1.WorkbookService", "calcwire.jobs.v1.JobService")
-
-
-async def refused(call: object) -> grpc.aio.AioRpcError:
-    with pytest.raises(grpc.aio.AioRpcError) as caught:
-        await call  # type: ignore[misc]
-    return caught.value
 
 
 async def imported(client: Client, data: bytes, **kwargs: str) -> workbooks_pb2.Model:

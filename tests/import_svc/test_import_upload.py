@@ -6,14 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import itertools
 import time
 from collections import Counter
 
 import pytest
 from conftest import BigUpload
 from import_helpers import Client, cell_key, cell_value, import_over, wait_for
-from test_import_bad_files import SLOW, slow_chunks
 from nats.js import JetStreamContext
+from test_import_bad_files import SLOW, slow_chunks
 
 from calcwire.jobs.v1 import jobs_pb2
 from calcwire.messaging import WORKBOOKS_BUCKET
@@ -70,7 +71,7 @@ class TestUpload:
         assert len({round(t, 1) for t in arrivals}) > 3
         working = [e.time.ToDatetime().timestamp() for e in events
                    if e.stage in (jobs_pb2.JOB_STAGE_PARSING, jobs_pb2.JOB_STAGE_WRITING_CELLS)]
-        gaps = [b - a for a, b in zip(working, working[1:], strict=False)]
+        gaps = [b - a for a, b in itertools.pairwise(working)]
         assert gaps and max(gaps) <= 0.65, gaps
 
     def test_the_job_waits_for_evaluation_once_cells_are_stored(
@@ -90,7 +91,7 @@ class TestUpload:
         replay = [m.event for _, m in again]
         assert replay[: len(first)] == first
         resumed = await big_upload.client.watch(big_upload.job, import_over, after=3)
-        assert [m.event.sequence for _, m in resumed][0] == 4
+        assert next(m.event.sequence for _, m in resumed) == 4
 
 
 class TestCells:
