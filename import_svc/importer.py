@@ -78,14 +78,14 @@ def parse_workbook(
     *,
     limits: PackageLimits,
     report: Callable[[ParseProgress], None] | None = None,
-    cancelled: threading.Event | None = None,
+    stop: Callable[[], bool] | None = None,
     report_interval: float = 0.2,
 ) -> ParsedModel:
     """Read every sheet of the workbook at ``path``.
 
     Raises :class:`~calcwire.errors.InvalidWorkbook` for a file the reader
     refuses, and :class:`~calcwire.job_events.JobCancelled` as soon as
-    ``cancelled`` is set (checked every row).
+    ``stop()`` is true (checked every row).
     """
     cells: list[CellRow] = []
     sheets: list[SheetRecord] = []
@@ -100,8 +100,8 @@ def parse_workbook(
             last_row = _last_row(dimension)
             sheet_cells = sheet_formulas = 0
             for row, row_cells in reader.iter_rows(info):
-                if cancelled is not None and cancelled.is_set():
-                    raise JobCancelled("cancelled while parsing")
+                if stop is not None and stop():
+                    raise JobCancelled("stopped while parsing")
                 for cell in row_cells:
                     value = cell.value
                     if cell.formula is not None:
@@ -252,10 +252,18 @@ class Importer:
                     f"{p.cells:,} cells{again}",
                 )
 
-            parsed = await asyncio.to_thread(
-                parse_workbook, spool.name, limits=self.limits, report=report,
-                cancelled=progress.cancelled,
-            )
+            abandoned = threading.Event()
+
+            def stop() -> bool:
+                return progress.cancelled.is_set() or abandoned.is_set()
+
+            try:
+                parsed = await asyncio.to_thread(
+                    parse_workbook, spool.name, limits=self.limits, report=report, stop=stop,
+                )
+            except asyncio.CancelledError:
+                abandoned.set()  # shutting down: the thread stops at its next row, not at the end
+                raise
         parsed_at = time.monotonic()
         await progress.check_cancel()
         total = len(parsed.cells)
