@@ -14,11 +14,13 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Final, Literal, TypeVar, cast
 
 __all__ = [
     "DEFAULT_LISTEN",
+    "MIN_SECRET_LENGTH",
     "SERVICES",
     "VARIABLES",
     "ConfigError",
@@ -58,7 +60,20 @@ VARIABLES: Final[Mapping[str, str]] = {
     "CALCWIRE_MAX_UPLOAD_BYTES": "104857600",
     "CALCWIRE_JOB_RETENTION_DAYS": "30",
     "CALCWIRE_ACK_WAIT_SECONDS": "30",
+    "CALCWIRE_INTERNAL_SECRET": "",
+    "CALCWIRE_INTERNAL_TLS_CERT_FILE": "",
+    "CALCWIRE_INTERNAL_TLS_KEY_FILE": "",
+    "CALCWIRE_INTERNAL_TLS_CA_FILE": "",
+    "CALCWIRE_TLS_CERT_FILE": "",
+    "CALCWIRE_TLS_KEY_FILE": "",
+    "CALCWIRE_API_KEY_CACHE_SECONDS": "5",
+    "CALCWIRE_RATE_LIMIT_PER_SECOND": "50",
+    "CALCWIRE_RATE_LIMIT_BURST": "100",
+    "CALCWIRE_MAX_CONCURRENT_UPLOADS": "4",
 }
+
+#: The shortest internal secret accepted: it must not be guessable.
+MIN_SECRET_LENGTH: Final = 16
 
 _LOG_LEVELS = ("debug", "info", "warning", "error")
 _NATS_SCHEMES = ("nats://", "tls://", "ws://", "wss://")
@@ -100,10 +115,31 @@ class Settings:
     """How long job rows and events are kept (PostgreSQL and the job events stream)."""
     ack_wait_seconds: float = 30.0
     """Work queue ack wait: a message whose worker stopped reporting is redelivered after it."""
+    internal_secret: str = field(default="", repr=False)
+    """Shared by the gateway and the backends; empty: backends trust any caller (development)."""
+    internal_tls_cert_file: str = ""
+    internal_tls_key_file: str = ""
+    internal_tls_ca_file: str = ""
+    tls_cert_file: str = ""
+    tls_key_file: str = ""
+    api_key_cache_seconds: float = 5.0
+    rate_limit_per_second: float = 50.0
+    rate_limit_burst: int = 100
+    max_concurrent_uploads: int = 4
 
     @property
     def production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def internal_tls(self) -> bool:
+        """Whether the backends serve, and their callers connect with, mutual TLS."""
+        return bool(self.internal_tls_cert_file)
+
+    @property
+    def public_tls(self) -> bool:
+        """Whether the gateway's public port speaks TLS."""
+        return bool(self.tls_cert_file)
 
 
 def load_settings(service: str, environ: Mapping[str, str] | None = None) -> Settings:
@@ -152,15 +188,70 @@ def load_settings(service: str, environ: Mapping[str, str] | None = None) -> Set
             "CALCWIRE_JOB_RETENTION_DAYS", _seconds(zero_ok=False, unit="days"), 30.0
         ),
         ack_wait_seconds=read("CALCWIRE_ACK_WAIT_SECONDS", _seconds(zero_ok=False), 30.0),
+        internal_secret=read("CALCWIRE_INTERNAL_SECRET", _secret, ""),
+        internal_tls_cert_file=read("CALCWIRE_INTERNAL_TLS_CERT_FILE", _file, ""),
+        internal_tls_key_file=read("CALCWIRE_INTERNAL_TLS_KEY_FILE", _file, ""),
+        internal_tls_ca_file=read("CALCWIRE_INTERNAL_TLS_CA_FILE", _file, ""),
+        tls_cert_file=read("CALCWIRE_TLS_CERT_FILE", _file, ""),
+        tls_key_file=read("CALCWIRE_TLS_KEY_FILE", _file, ""),
+        api_key_cache_seconds=read("CALCWIRE_API_KEY_CACHE_SECONDS", _seconds(zero_ok=True), 5.0),
+        rate_limit_per_second=read(
+            "CALCWIRE_RATE_LIMIT_PER_SECOND", _seconds(zero_ok=True, unit="calls per second"), 50.0
+        ),
+        rate_limit_burst=read("CALCWIRE_RATE_LIMIT_BURST", _integer(minimum=1), 100),
+        max_concurrent_uploads=read("CALCWIRE_MAX_CONCURRENT_UPLOADS", _integer(minimum=1), 4),
     )
     if not problems and settings.db_pool_min > settings.db_pool_max:
         problems.append(
             f"CALCWIRE_DB_POOL_MIN ({settings.db_pool_min}) is larger than "
             f"CALCWIRE_DB_POOL_MAX ({settings.db_pool_max})"
         )
+    problems.extend(_tls_problems(env))
+    if settings.production and not env.get("CALCWIRE_INTERNAL_SECRET", "").strip():
+        problems.append(
+            "CALCWIRE_INTERNAL_SECRET is required in production: without it the backends "
+            "would take any caller's word for its tenant"
+        )
     if problems:
         raise ConfigError(problems)
     return settings
+
+
+# Variables that only make sense together: all of them or none.
+_TLS_GROUPS: Final = (
+    ("CALCWIRE_TLS_CERT_FILE", "CALCWIRE_TLS_KEY_FILE"),
+    (
+        "CALCWIRE_INTERNAL_TLS_CERT_FILE",
+        "CALCWIRE_INTERNAL_TLS_KEY_FILE",
+        "CALCWIRE_INTERNAL_TLS_CA_FILE",
+    ),
+)
+
+
+def _tls_problems(env: Mapping[str, str]) -> list[str]:
+    problems = []
+    for group in _TLS_GROUPS:
+        given = [name for name in group if env.get(name, "").strip()]
+        if given and len(given) != len(group):
+            missing = [name for name in group if name not in given]
+            problems.append(f"{', '.join(given)} set without {', '.join(missing)}: set all or none")
+    return problems
+
+
+def _secret(name: str, raw: str) -> str:
+    if raw and len(raw) < MIN_SECRET_LENGTH:
+        # Never echo a secret, even a bad one, into an error message or a log.
+        raise ValueError(
+            f"{name}: too short ({len(raw)} characters); use at least {MIN_SECRET_LENGTH} "
+            "random characters, e.g. from `openssl rand -hex 32`"
+        )
+    return raw
+
+
+def _file(name: str, raw: str) -> str:
+    if raw and not Path(raw).is_file():
+        raise ValueError(f"{name}={raw!r}: no such file")
+    return raw
 
 
 def _choice(allowed: tuple[str, ...]) -> Callable[[str, str], str]:

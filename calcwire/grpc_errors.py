@@ -195,7 +195,12 @@ def wrap_handler(
 
 
 class AroundInterceptor(grpc.aio.ServerInterceptor):
-    """Runs every call of the server inside :meth:`around` (an async context manager)."""
+    """Runs every call of the server inside :meth:`around` (an async context manager),
+    or every call of the methods :meth:`applies_to` accepts."""
+
+    def applies_to(self, method: str) -> bool:
+        """Whether calls of ``method`` (``/package.Service/Method``) run inside :meth:`around`."""
+        return True
 
     def around(
         self, context: grpc.aio.ServicerContext[Any, Any], method: str
@@ -210,8 +215,8 @@ class AroundInterceptor(grpc.aio.ServerInterceptor):
         handler_call_details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler[_Req, _Resp] | None:
         handler = await continuation(handler_call_details)
-        if handler is None:
-            return None
+        if handler is None or not self.applies_to(handler_call_details.method):
+            return handler
         return wrap_handler(handler, self.around, handler_call_details.method)
 
 

@@ -21,8 +21,12 @@ it to :func:`main`::
 Start-up, in order: settings and logging; PostgreSQL (wait, then migrate the
 service's schema); NATS (wait, then :func:`calcwire.messaging.ensure_topology`);
 ``setup``; the gRPC server with keepalive and message-size limits, the request
-context and error interceptors, ``grpc.health.v1`` and reflection for every
-service it serves; then the workers. ``CALCWIRE_ROLE=server`` starts no
+context and error interceptors, on a backend the internal-secret check
+(:class:`~calcwire.internal_auth.InternalAuthInterceptor`), then any interceptor
+``setup`` added (the gateway's API keys), ``grpc.health.v1`` and reflection for
+every service it serves, on a port with TLS when configured
+(:mod:`calcwire.tls`: the gateway's public TLS, mutual TLS between services);
+then the workers. ``CALCWIRE_ROLE=server`` starts no
 workers, ``worker`` registers no servicers (health and reflection stay).
 
 Health: a background task checks PostgreSQL (``SELECT 1``) and NATS
@@ -58,15 +62,20 @@ from grpc_reflection.v1alpha import reflection
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 
+from calcwire import errors
 from calcwire.config import ConfigError, Settings, load_settings
 from calcwire.db import MigrationError, apply_migrations, check_database, create_pool, redact_url
 from calcwire.grpc_errors import AroundInterceptor, ErrorInterceptor
+from calcwire.internal_auth import InternalAuthInterceptor, verified_tenant
 from calcwire.logs import bind_ids, configure_logging, get_logger
 from calcwire.messaging import check_nats, connect_nats, ensure_topology
+from calcwire.tenancy import DEFAULT_TENANT, TENANT_METADATA_KEY
+from calcwire.tls import server_credentials
 
 __all__ = [
     "DEFAULT_TENANT",
     "HEALTH_SERVICE",
+    "LIVENESS_SERVICE",
     "REQUEST_ID_METADATA_KEY",
     "TENANT_METADATA_KEY",
     "Registry",
@@ -84,9 +93,10 @@ __all__ = [
 log = get_logger(__name__)
 
 HEALTH_SERVICE = health.SERVICE_NAME  # "grpc.health.v1.Health"
-TENANT_METADATA_KEY = "x-calcwire-tenant"
+LIVENESS_SERVICE = "calcwire.liveness"
+"""A health name that is SERVING while the process answers, whatever its dependencies:
+for liveness probes, which must restart a wedged process but not one waiting for PostgreSQL."""
 REQUEST_ID_METADATA_KEY = "x-request-id"
-DEFAULT_TENANT = "default"
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
@@ -134,6 +144,7 @@ class Registry:
     workers: list[tuple[str, Task]] = field(default_factory=list)
     background: list[tuple[str, Task]] = field(default_factory=list)
     cleanups: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    interceptors: list[grpc.aio.ServerInterceptor] = field(default_factory=list)
 
     def add_servicer(
         self,
@@ -164,6 +175,15 @@ class Registry:
             )
         )
 
+    def add_interceptor(self, interceptor: grpc.aio.ServerInterceptor) -> None:
+        """Run every call through ``interceptor`` too (the gateway's authentication).
+
+        It sits inside the bootstrap's own interceptors, so a
+        :class:`calcwire.errors.CalcwireError` it raises reaches the client as a
+        status with its ErrorInfo reason.
+        """
+        self.interceptors.append(interceptor)
+
     def add_worker(self, name: str, run: Task) -> None:
         """Run ``run(stopping)`` while the service runs (not with CALCWIRE_ROLE=server)."""
         self.workers.append((name, run))
@@ -191,6 +211,11 @@ class ServiceSpec:
     """Directory of ``NNN_name.sql`` files applied to ``schema`` at start-up."""
     uses_nats: bool = True
     setup: Setup | None = None
+    public: bool = False
+    """The gateway: its port speaks TLS when configured, and its callers are clients
+    (API keys, checked by the gateway itself). Every other service is a backend:
+    mutual TLS when configured, and :class:`InternalAuthInterceptor` in front of
+    every method but health and reflection."""
 
 
 def _shared_options(settings: Settings) -> list[tuple[str, Any]]:
@@ -207,9 +232,17 @@ def _shared_options(settings: Settings) -> list[tuple[str, Any]]:
 
 
 def server_options(settings: Settings) -> list[tuple[str, Any]]:
-    """gRPC server options: message size, keepalive, and no silent port sharing."""
+    """gRPC server options: message size, keepalive, connection age, no silent port sharing.
+
+    Connections are closed (GOAWAY) after five minutes, with half an hour for
+    the calls on them to finish: clients re-resolve DNS only when a connection
+    drops, so without this a replica added by the autoscaler would never get
+    calls from a gateway that is already connected.
+    """
     return [
         *_shared_options(settings),
+        ("grpc.max_connection_age_ms", 300_000),
+        ("grpc.max_connection_age_grace_ms", 1_800_000),
         # Accept clients' keepalive pings (channel_options) instead of GOAWAY "too many pings".
         ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
         # A second process on the same port must fail to start, not share the port.
@@ -222,10 +255,14 @@ def channel_options(settings: Settings) -> list[tuple[str, Any]]:
 
     Reconnection backoff is capped at one second (gRPC's default grows to two
     minutes): a backend that restarts is reachable again through the gateway
-    within a second, not after the gateway's last backoff ran out.
+    within a second, not after the gateway's last backoff ran out. Calls are
+    spread round-robin over every address the target resolves to (a headless
+    Service in Kubernetes gives one per pod); gRPC's default, pick_first,
+    would send them all to one replica.
     """
     return [
         *_shared_options(settings),
+        ("grpc.service_config", '{"loadBalancingConfig": [{"round_robin": {}}]}'),
         ("grpc.initial_reconnect_backoff_ms", 100),
         ("grpc.min_reconnect_backoff_ms", 100),
         ("grpc.max_reconnect_backoff_ms", 1000),
@@ -236,10 +273,10 @@ def channel_options(settings: Settings) -> list[tuple[str, Any]]:
 async def _request_context(
     context: grpc.aio.ServicerContext[Any, Any], method: str
 ) -> AsyncIterator[None]:
+    # The tenant is bound once established (InternalAuthInterceptor, the gateway's auth).
     bind_ids(
         request_id=_metadata_value(context, REQUEST_ID_METADATA_KEY) or uuid.uuid4().hex,
         rpc_method=method,
-        tenant=request_tenant(context),
     )
     yield
 
@@ -252,12 +289,24 @@ def _metadata_value(context: grpc.aio.ServicerContext[Any, Any], key: str) -> st
 
 
 def request_tenant(context: grpc.aio.ServicerContext[Any, Any]) -> str:
-    """The tenant a call acts for: ``x-calcwire-tenant`` metadata, else ``default``.
+    """The tenant the call being served acts for, as the backend's
+    :class:`~calcwire.internal_auth.InternalAuthInterceptor` established it.
 
-    Until issue 6 the backends take the header as given; then only the
-    gateway, with its secret, may set it.
+    With ``CALCWIRE_INTERNAL_SECRET`` set, that is the ``x-calcwire-tenant`` of a
+    caller that presented the secret (the gateway, or another service through
+    :mod:`calcwire.internal_client`); calls without it never reach the handler.
+    Without a secret (development only) it is the header, else ``default``.
+    Called outside such a call (a servicer served without the bootstrap), it
+    refuses rather than guess: UNAUTHENTICATED, INTERNAL_SECRET_INVALID.
+    ``context`` is the handler's; the tenant lives in the call's task.
     """
-    return _metadata_value(context, TENANT_METADATA_KEY) or DEFAULT_TENANT
+    tenant = verified_tenant()
+    if tenant is None:
+        raise errors.Unauthenticated(
+            "no verified tenant for this call (served without calcwire's internal auth)",
+            reason="INTERNAL_SECRET_INVALID",
+        )
+    return tenant
 
 
 class RequestContextInterceptor(AroundInterceptor):
@@ -330,10 +379,19 @@ class ServiceHost:
             if inspect.isawaitable(done):
                 await done
 
-        server = grpc.aio.server(
-            options=server_options(settings),
-            interceptors=[RequestContextInterceptor(), ErrorInterceptor()],
-        )
+        interceptors: list[grpc.aio.ServerInterceptor] = [
+            RequestContextInterceptor(),
+            ErrorInterceptor(),
+        ]
+        if not spec.public:
+            if not settings.internal_secret:
+                self._log.warning(
+                    "CALCWIRE_INTERNAL_SECRET is not set: this backend takes any caller's "
+                    "word for its tenant (development only)"
+                )
+            interceptors.append(InternalAuthInterceptor(settings.internal_secret))
+        interceptors.extend(self.registry.interceptors)
+        server = grpc.aio.server(options=server_options(settings), interceptors=interceptors)
         served: list[str] = []
         if settings.role != "worker":
             for name, add, tracked in self.registry.servicers:
@@ -347,8 +405,13 @@ class ServiceHost:
         )
         for name in ["", *self._tracked]:
             await self.health.set(name, NOT_SERVING)
+        credentials = server_credentials(settings, public=spec.public)
+        await self.health.set(LIVENESS_SERVICE, SERVING)
         try:
-            self.port = server.add_insecure_port(settings.listen)
+            if credentials is None:
+                self.port = server.add_insecure_port(settings.listen)
+            else:
+                self.port = server.add_secure_port(settings.listen, credentials)
         except RuntimeError as exc:
             raise ConnectionError(f"cannot listen on {settings.listen}: {exc}") from exc
         self._server = server
@@ -364,6 +427,7 @@ class ServiceHost:
         self._log.info(
             "serving",
             port=self.port,
+            tls=credentials is not None,
             services=served,
             workers=[t.get_name() for t in self._workers],
         )

@@ -18,8 +18,8 @@ from __future__ import annotations
 from typing import ClassVar, Final, TypeAlias
 
 __all__ = [
-    "CellValue",
     "ERROR_CODES",
+    "CellValue",
     "XlError",
     "is_number",
     "value_kind",

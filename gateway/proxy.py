@@ -5,8 +5,12 @@ and response messages stay the bytes the client and the backend sent. What a
 call carries besides its messages passes through unchanged:
 
 - request metadata, except hop-by-hop and transport headers (``:authority``,
-  ``user-agent``, ``te``, ``grpc-*``...); a request id is added when the client
-  sent none, so the backend's log lines match the gateway's;
+  ``user-agent``, ``te``, ``grpc-*``...) and credentials: the client's
+  ``authorization`` stays at the gateway, and any ``x-calcwire-tenant`` or
+  ``x-calcwire-internal-secret`` a client sends is dropped; the gateway adds
+  its own (the authenticated key's tenant and the internal secret, see
+  :mod:`calcwire.internal_client`), and a request id when the client sent
+  none, so the backend's log lines match the gateway's;
 - the deadline (the time left when the call reaches the backend);
 - cancellation, both ways: a client that goes away cancels the backend call,
   a backend that cancels ends the client's call with CANCELLED;
@@ -21,9 +25,10 @@ from typing import Any, NoReturn, TypeAlias
 
 import grpc
 import grpc.aio
-import structlog
 
-from calcwire.server import REQUEST_ID_METADATA_KEY
+from calcwire.internal_client import InternalChannel, Metadata
+from calcwire.tenancy import INTERNAL_SECRET_METADATA_KEY, TENANT_METADATA_KEY
+from gateway.auth import AUTHORIZATION_METADATA_KEY
 from gateway.routes import Route
 
 __all__ = ["forwarding_handler"]
@@ -47,6 +52,14 @@ _HOP_BY_HOP = frozenset(
 )
 
 
+# What a client may never pass to a backend: its own credentials, or claims only the gateway makes.
+_CREDENTIALS = frozenset(
+    {AUTHORIZATION_METADATA_KEY, TENANT_METADATA_KEY, INTERNAL_SECRET_METADATA_KEY}
+)
+
+TenantOf = Callable[[], str]
+
+
 def _end_to_end(metadata: Any) -> tuple[tuple[str, str | bytes], ...]:
     kept = []
     for key, value in metadata or ():
@@ -55,15 +68,6 @@ def _end_to_end(metadata: Any) -> tuple[tuple[str, str | bytes], ...]:
             continue
         kept.append((name, value))
     return tuple(kept)
-
-
-def _request_metadata(context: Context) -> tuple[tuple[str, str | bytes], ...]:
-    metadata = _end_to_end(context.invocation_metadata())
-    if not any(key == REQUEST_ID_METADATA_KEY for key, _ in metadata):
-        request_id = structlog.contextvars.get_contextvars().get("request_id")
-        if request_id:
-            metadata += ((REQUEST_ID_METADATA_KEY, request_id),)
-    return metadata
 
 
 def _trailers(metadata: Any) -> tuple[tuple[str, str | bytes], ...]:
@@ -143,34 +147,59 @@ UnaryHandler = Callable[[Any, "Context"], Awaitable[bytes]]
 StreamHandler = Callable[[Any, "Context"], AsyncIterator[bytes]]
 
 
-def _unary_unary(forward_to: grpc.aio.UnaryUnaryMultiCallable[bytes, bytes]) -> UnaryHandler:
+class _Target:
+    """Where a forwarded call goes, and what it carries."""
+
+    def __init__(self, backend: InternalChannel, tenant_of: TenantOf) -> None:
+        self.backend = backend
+        self.tenant_of = tenant_of
+
+    def metadata(self, context: Context) -> Metadata:
+        """The client's end-to-end metadata without credentials, then the gateway's own."""
+        forwarded = tuple(
+            (key, value)
+            for key, value in _end_to_end(context.invocation_metadata())
+            if key not in _CREDENTIALS
+        )
+        return self.backend.metadata(self.tenant_of(), forwarded)
+
+
+def _unary_unary(
+    forward_to: grpc.aio.UnaryUnaryMultiCallable[bytes, bytes], target: _Target
+) -> UnaryHandler:
     async def forward(request: bytes, context: Context) -> bytes:
-        call = forward_to(request, metadata=_request_metadata(context), timeout=_timeout(context))
+        call = forward_to(request, metadata=target.metadata(context), timeout=_timeout(context))
         return await _single_response(call, _Forward(context))
 
     return forward
 
 
-def _stream_unary(forward_to: grpc.aio.StreamUnaryMultiCallable[bytes, bytes]) -> UnaryHandler:
+def _stream_unary(
+    forward_to: grpc.aio.StreamUnaryMultiCallable[bytes, bytes], target: _Target
+) -> UnaryHandler:
     async def forward(requests: AsyncIterator[bytes], context: Context) -> bytes:
-        call = forward_to(requests, metadata=_request_metadata(context), timeout=_timeout(context))
+        call = forward_to(requests, metadata=target.metadata(context), timeout=_timeout(context))
         return await _single_response(call, _Forward(context))
 
     return forward
 
 
-def _unary_stream(forward_to: grpc.aio.UnaryStreamMultiCallable[bytes, bytes]) -> StreamHandler:
+def _unary_stream(
+    forward_to: grpc.aio.UnaryStreamMultiCallable[bytes, bytes], target: _Target
+) -> StreamHandler:
     async def forward(request: bytes, context: Context) -> AsyncIterator[bytes]:
-        call = forward_to(request, metadata=_request_metadata(context), timeout=_timeout(context))
+        call = forward_to(request, metadata=target.metadata(context), timeout=_timeout(context))
         async for response in _relay_stream(call, _Forward(context)):
             yield response
 
     return forward
 
 
-def _stream_stream(forward_to: grpc.aio.StreamStreamMultiCallable[bytes, bytes]) -> StreamHandler:
+def _stream_stream(
+    forward_to: grpc.aio.StreamStreamMultiCallable[bytes, bytes], target: _Target
+) -> StreamHandler:
     async def forward(requests: AsyncIterator[bytes], context: Context) -> AsyncIterator[bytes]:
-        call = forward_to(requests, metadata=_request_metadata(context), timeout=_timeout(context))
+        call = forward_to(requests, metadata=target.metadata(context), timeout=_timeout(context))
         async for response in _relay_stream(call, _Forward(context)):
             yield response
 
@@ -178,12 +207,15 @@ def _stream_stream(forward_to: grpc.aio.StreamStreamMultiCallable[bytes, bytes])
 
 
 def forwarding_handler(
-    channel: grpc.aio.Channel, routes: Sequence[Route]
+    backend: InternalChannel, routes: Sequence[Route], tenant_of: TenantOf
 ) -> grpc.GenericRpcHandler:
-    """A generic handler forwarding each of ``routes`` (all of one service) over ``channel``.
+    """A generic handler forwarding each of ``routes`` (all of one service) to ``backend``,
+    acting for the tenant ``tenant_of()`` names (called within each call).
 
     No serializers on either side: messages stay bytes from client to backend.
     """
+    target = _Target(backend, tenant_of)
+    channel = backend.channel
     services = {route.service for route in routes}
     if len(services) != 1:
         raise ValueError(
@@ -194,18 +226,18 @@ def forwarding_handler(
         path = route.path
         if route.kind == "unary_unary":
             handlers[route.method] = grpc.unary_unary_rpc_method_handler(
-                _unary_unary(channel.unary_unary(path))
+                _unary_unary(channel.unary_unary(path), target)
             )
         elif route.kind == "stream_unary":
             handlers[route.method] = grpc.stream_unary_rpc_method_handler(
-                _stream_unary(channel.stream_unary(path))
+                _stream_unary(channel.stream_unary(path), target)
             )
         elif route.kind == "unary_stream":
             handlers[route.method] = grpc.unary_stream_rpc_method_handler(
-                _unary_stream(channel.unary_stream(path))
+                _unary_stream(channel.unary_stream(path), target)
             )
         else:
             handlers[route.method] = grpc.stream_stream_rpc_method_handler(
-                _stream_stream(channel.stream_stream(path))
+                _stream_stream(channel.stream_stream(path), target)
             )
     return grpc.method_handlers_generic_handler(services.pop(), handlers)

@@ -16,13 +16,16 @@ Fixtures other tests use:
 - ``nats_client``, ``jetstream``: a connected client and its JetStream context;
 - ``services``: the stack with the four services running (``endpoints[name]``
   is ``host:port``; ``gateway_target`` is the gateway's);
-- ``gateway_channel``: a ``grpc.aio`` channel to the gateway.
+- ``gateway_channel``: a ``grpc.aio`` channel to the gateway;
+- ``key_store``: the gateway's key store on the test database (schema migrated);
+- ``issue_key``: ``await issue_key(tenant)`` issues an API key and returns its text;
+- ``internal_secret``: the secret the harness's services share.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import asyncpg
@@ -35,6 +38,8 @@ from tests_support import TEST_SERVICE_ENV
 from calcwire.db import create_pool
 from calcwire.devstack import LocalStack
 from calcwire.messaging import connect_nats
+from gateway.keys import create_api_key
+from gateway.store import KeyStore, migrate
 
 
 @pytest.fixture(scope="session")
@@ -105,3 +110,22 @@ async def gateway_channel(gateway_target: str) -> AsyncIterator[grpc.aio.Channel
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+async def key_store(db_pool: asyncpg.Pool) -> KeyStore:
+    await migrate(db_pool)
+    return KeyStore(db_pool)
+
+
+@pytest.fixture(scope="session")
+def issue_key(key_store: KeyStore) -> Callable[..., Awaitable[str]]:
+    async def issue(tenant: str, name: str = "tests") -> str:
+        return (await create_api_key(key_store, tenant, name)).token
+
+    return issue
+
+
+@pytest.fixture(scope="session")
+def internal_secret(services: LocalStack) -> str:
+    return services.ensure_internal_secret()

@@ -39,6 +39,16 @@ class TestDefaults:
             max_upload_bytes=104857600,
             job_retention_days=30.0,
             ack_wait_seconds=30.0,
+            internal_secret="",
+            internal_tls_cert_file="",
+            internal_tls_key_file="",
+            internal_tls_ca_file="",
+            tls_cert_file="",
+            tls_key_file="",
+            api_key_cache_seconds=5.0,
+            rate_limit_per_second=50.0,
+            rate_limit_burst=100,
+            max_concurrent_uploads=4,
         )
 
     @pytest.mark.parametrize("service", SERVICES)
@@ -72,6 +82,7 @@ class TestParsing:
                 "CALCWIRE_SHUTDOWN_GRACE_SECONDS": "0",
                 "CALCWIRE_HEALTH_INTERVAL_SECONDS": "0.5",
                 "CALCWIRE_ROLE": "worker",
+                "CALCWIRE_INTERNAL_SECRET": "0123456789abcdef",
             },
         )
         assert settings.production
@@ -111,6 +122,12 @@ class TestErrors:
             ("CALCWIRE_JOB_RETENTION_DAYS", "0", "more than zero"),
             ("CALCWIRE_JOB_RETENTION_DAYS", "a month", "number of days"),
             ("CALCWIRE_ACK_WAIT_SECONDS", "-5", "more than zero"),
+            ("CALCWIRE_INTERNAL_SECRET", "short", "too short (5 characters)"),
+            ("CALCWIRE_TLS_CERT_FILE", "/no/such.pem", "no such file"),
+            ("CALCWIRE_API_KEY_CACHE_SECONDS", "-1", "zero or more"),
+            ("CALCWIRE_RATE_LIMIT_PER_SECOND", "fast", "number of calls per second"),
+            ("CALCWIRE_RATE_LIMIT_BURST", "0", "at least 1"),
+            ("CALCWIRE_MAX_CONCURRENT_UPLOADS", "0", "at least 1"),
         ],
     )
     def test_invalid_value_names_the_variable(
@@ -132,6 +149,37 @@ class TestErrors:
     def test_pool_min_above_max(self) -> None:
         with pytest.raises(ConfigError, match="CALCWIRE_DB_POOL_MIN .* larger"):
             load_settings("import_svc", {"CALCWIRE_DB_POOL_MIN": "5", "CALCWIRE_DB_POOL_MAX": "2"})
+
+
+class TestSecurity:
+    def test_production_requires_the_internal_secret(self) -> None:
+        with pytest.raises(ConfigError, match="CALCWIRE_INTERNAL_SECRET is required in production"):
+            load_settings("import_svc", {"CALCWIRE_ENV": "production"})
+        settings = load_settings(
+            "import_svc", {"CALCWIRE_ENV": "production", "CALCWIRE_INTERNAL_SECRET": "s" * 32}
+        )
+        assert settings.internal_secret == "s" * 32
+
+    def test_the_secret_is_never_shown(self) -> None:
+        settings = load_settings("gateway", {"CALCWIRE_INTERNAL_SECRET": "hush-hush-hush-hush"})
+        assert "hush" not in repr(settings)
+        with pytest.raises(ConfigError) as caught:
+            load_settings("gateway", {"CALCWIRE_INTERNAL_SECRET": "hush"})
+        assert "hush" not in str(caught.value)
+
+    def test_tls_files_come_together(self, tmp_path: Path) -> None:
+        cert = tmp_path / "cert.pem"
+        cert.write_text("x")
+        with pytest.raises(
+            ConfigError, match="CALCWIRE_TLS_CERT_FILE set without CALCWIRE_TLS_KEY"
+        ):
+            load_settings("gateway", {"CALCWIRE_TLS_CERT_FILE": str(cert)})
+        with pytest.raises(ConfigError, match="without CALCWIRE_INTERNAL_TLS_KEY_FILE, CALCWIRE_"):
+            load_settings("gateway", {"CALCWIRE_INTERNAL_TLS_CERT_FILE": str(cert)})
+        both = load_settings(
+            "gateway", {"CALCWIRE_TLS_CERT_FILE": str(cert), "CALCWIRE_TLS_KEY_FILE": str(cert)}
+        )
+        assert both.public_tls and not both.internal_tls
 
 
 class TestReadme:

@@ -1,5 +1,5 @@
 """``make up`` / ``make down`` from a clean state: all SERVING, reflection on the
-gateway, and nothing left running afterwards."""
+gateway, a working development API key, and nothing left running afterwards."""
 
 from __future__ import annotations
 
@@ -12,8 +12,10 @@ import pytest
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
     ProtoReflectionDescriptorDatabase,
 )
+from tests_support import bearer
 
 from calcwire.devstack.processes import STACK_MARK
+from calcwire.grpc_errors import error_reason
 from gateway.routes import PUBLIC_SERVICES
 
 pytestmark = pytest.mark.stack
@@ -69,9 +71,26 @@ class TestMakeUpDown:
             channel = grpc.insecure_channel(env["CALCWIRE_GATEWAY"])
             try:
                 services = set(ProtoReflectionDescriptorDatabase(channel).get_services())
+                # The key in stack.env gets past the gateway: whatever the backend
+                # answers, it is not about the key.
+                list_models = channel.unary_unary(
+                    "/calcwire.workbooks.v1.WorkbookService/ListModels"
+                )
+                refusals = []
+                for metadata in ((), bearer(env["CALCWIRE_API_KEY"])):
+                    try:
+                        list_models(b"", metadata=metadata, timeout=10)
+                        refusals.append(None)
+                    except grpc.RpcError as error:
+                        refusals.append(error_reason(error))
+                assert refusals[0] == "API_KEY_MISSING"
+                assert refusals[1] not in ("API_KEY_MISSING", "API_KEY_INVALID", "API_KEY_REVOKED")
             finally:
                 channel.close()
             assert set(PUBLIC_SERVICES) <= services
+            assert env["CALCWIRE_TARGET"] == env["CALCWIRE_GATEWAY"]
+            for private in ("stack.env", "internal-secret"):
+                assert (run_dir / private).stat().st_mode & 0o077 == 0, private
 
             again = make(repo_root, "up", run_dir)
             assert again.returncode == 0 and "already up" in again.stdout
@@ -80,4 +99,5 @@ class TestMakeUpDown:
         assert down.returncode == 0, down.stdout + down.stderr
         assert processes_marked(run_dir) == []
         assert not (run_dir / "stack.json").exists()
+        assert not (run_dir / "internal-secret").exists()
         assert make(repo_root, "down", run_dir).stdout.strip().endswith("nothing to stop")

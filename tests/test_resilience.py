@@ -13,10 +13,13 @@ from collections.abc import AsyncIterator
 import grpc
 import grpc.aio
 import pytest
-from tests_support import TEST_SERVICE_ENV
+from tests_support import TEST_SERVICE_ENV, Metadata, bearer
 
 from calcwire.db import check_database, create_pool
-from calcwire.devstack import BACKENDS, LocalStack, health_status, wait_for_health
+from calcwire.devstack import BACKENDS, SERVICES, LocalStack, health_status, wait_for_health
+from calcwire.server import LIVENESS_SERVICE
+from gateway.keys import create_api_key
+from gateway.store import KeyStore
 
 pytestmark = pytest.mark.stack
 
@@ -43,13 +46,13 @@ class TestDependencyOutage:
         await wait_all(own_stack, "SERVING")
 
         own_stack.stop_postgres()
-        await wait_all(own_stack, "NOT_SERVING")
-        assert (
-            await health_status(own_stack.endpoints["gateway"]) == "SERVING"
-        )  # it has no database
+        await wait_all(own_stack, "NOT_SERVING", SERVICES)  # the gateway's keys are there too
+        # Liveness is about the process, not its dependencies: no restart for an outage.
+        for name in SERVICES:
+            assert await health_status(own_stack.endpoints[name], LIVENESS_SERVICE) == "SERVING"
 
         await own_stack.start_postgres()
-        await wait_all(own_stack, "SERVING")
+        await wait_all(own_stack, "SERVING", SERVICES)
         assert {name: p.pid for name, p in own_stack.services.items()} == pids
         assert all(p.is_running() for p in own_stack.services.values())
 
@@ -59,6 +62,7 @@ class TestDependencyOutage:
 
         own_stack.stop_nats()
         await wait_all(own_stack, "NOT_SERVING")
+        assert await health_status(own_stack.endpoints["gateway"]) == "SERVING"  # it uses no NATS
 
         await own_stack.start_nats()
         await wait_all(own_stack, "SERVING")
@@ -85,27 +89,36 @@ class TestBackendRestart:
     ) -> None:
         path = "/calcwire.validation.v1.ValidationService/ValidateModel"
         backend, gateway = own_stack.endpoints["validation_svc"], own_stack.endpoints["gateway"]
+        pool = await create_pool(own_stack.database_url, min_size=1, max_size=1)
+        try:
+            key = bearer((await create_api_key(KeyStore(pool), "acme")).token)
+        finally:
+            await pool.close()
+        internal = (
+            ("x-calcwire-internal-secret", own_stack.ensure_internal_secret()),
+            ("x-calcwire-tenant", "acme"),
+        )
 
-        async def code_via(target: str) -> grpc.StatusCode:
+        async def code_via(target: str, metadata: Metadata) -> grpc.StatusCode:
             async with grpc.aio.insecure_channel(target) as channel:
-                return await _call(channel, path)
+                return await _call(channel, path, metadata)
 
         own_stack.stop_services(["validation_svc"])
-        assert await code_via(gateway) == grpc.StatusCode.UNAVAILABLE
+        assert await code_via(gateway, key) == grpc.StatusCode.UNAVAILABLE
         await own_stack.start_services(["validation_svc"], extra_env=TEST_SERVICE_ENV)
-        expected = await code_via(backend)
-        assert expected != grpc.StatusCode.UNAVAILABLE
+        expected = await code_via(backend, internal)
+        assert expected not in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.UNAUTHENTICATED)
         restarted = time.monotonic()
         async with grpc.aio.insecure_channel(gateway) as channel:
-            while (code := await _call(channel, path)) == grpc.StatusCode.UNAVAILABLE:
+            while (code := await _call(channel, path, key)) == grpc.StatusCode.UNAVAILABLE:
                 assert time.monotonic() - restarted < 3, "gateway still cannot reach the backend"
                 await asyncio.sleep(0.05)
         assert code == expected
 
 
-async def _call(channel: grpc.aio.Channel, path: str) -> grpc.StatusCode:
+async def _call(channel: grpc.aio.Channel, path: str, metadata: Metadata) -> grpc.StatusCode:
     try:
-        await channel.unary_unary(path)(b"", timeout=5)
+        await channel.unary_unary(path)(b"", metadata=metadata, timeout=5)
     except grpc.aio.AioRpcError as error:
         return error.code()
     return grpc.StatusCode.OK

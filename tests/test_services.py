@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import grpc
@@ -18,7 +19,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
     ProtoReflectionDescriptorDatabase,
 )
-from tests_support import TEST_SERVICE_ENV
+from tests_support import TEST_SERVICE_ENV, bearer
 
 from calcwire.devstack import SERVICES, LocalStack, health_status
 from gateway.routes import PUBLIC_SERVICES, backend_target, public_service_descriptors, routes
@@ -45,7 +46,7 @@ class TestStartup:
         import asyncpg
 
         assert isinstance(db_pool, asyncpg.Pool)
-        for schema in ("workbooks", "evaluation", "validation"):
+        for schema in ("workbooks", "evaluation", "validation", "gateway"):
             assert (
                 await db_pool.fetchval("SELECT to_regclass($1)", f"{schema}.schema_migrations")
                 is not None
@@ -117,8 +118,16 @@ class TestGatewayRouting:
             "calcwire.validation.v1.ValidationService": "127.0.0.1:50054",
         }
 
-    async def test_unary_calls_get_the_owning_backends_answer(self, services: LocalStack) -> None:
-        """An empty request through the gateway gets the status the owner itself gives."""
+    async def test_unary_calls_get_the_owning_backends_answer(
+        self, services: LocalStack, issue_key: Callable[..., Awaitable[str]], internal_secret: str
+    ) -> None:
+        """An empty request through the gateway (with a key of tenant ``routing``) gets the
+        status the owner itself gives (called with the internal secret for that tenant)."""
+        as_client = bearer(await issue_key("routing"))
+        as_gateway = (
+            ("x-calcwire-internal-secret", internal_secret),
+            ("x-calcwire-tenant", "routing"),
+        )
         gateway = grpc.aio.insecure_channel(services.endpoints["gateway"])
         try:
             for name, descriptor in public_service_descriptors().items():
@@ -130,9 +139,11 @@ class TestGatewayRouting:
                         if route.kind != "unary_unary":
                             continue
                         codes = []
-                        for channel in (gateway, owner):
+                        for channel, metadata in ((gateway, as_client), (owner, as_gateway)):
                             try:
-                                await channel.unary_unary(route.path)(b"", timeout=10)
+                                await channel.unary_unary(route.path)(
+                                    b"", metadata=metadata, timeout=10
+                                )
                                 codes.append(grpc.StatusCode.OK)
                             except grpc.aio.AioRpcError as error:
                                 codes.append(error.code())
@@ -140,6 +151,7 @@ class TestGatewayRouting:
                         assert codes[0] not in (
                             grpc.StatusCode.UNAVAILABLE,
                             grpc.StatusCode.INTERNAL,
+                            grpc.StatusCode.UNAUTHENTICATED,
                         ), route.path
                 finally:
                     await owner.close()

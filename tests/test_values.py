@@ -26,8 +26,14 @@ class TestXlError:
 class TestValueKind:
     @pytest.mark.parametrize(
         ("value", "kind"),
-        [(1.5, "number"), (3, "number"), ("x", "string"), (True, "boolean"),
-         (XlError.NA, "error"), (None, "empty")],
+        [
+            (1.5, "number"),
+            (3, "number"),
+            ("x", "string"),
+            (True, "boolean"),
+            (XlError.NA, "error"),
+            (None, "empty"),
+        ],
     )
     def test_kinds(self, value: object, kind: str) -> None:
         assert value_kind(value) == kind  # type: ignore[arg-type]

@@ -17,6 +17,8 @@ TEST_SERVICE_ENV = {
     "CALCWIRE_SHUTDOWN_GRACE_SECONDS": "5",
     # Small enough that the over-the-limit upload test sends little.
     "CALCWIRE_MAX_UPLOAD_BYTES": str(TEST_MAX_UPLOAD_BYTES),
+    # A revoked key stops working within a second at the harness's gateway.
+    "CALCWIRE_API_KEY_CACHE_SECONDS": "1",
 }
 
 
@@ -44,3 +46,11 @@ async def make_work_queue(js: JetStreamContext, prefix: str, *, ack_wait: float 
         ),
     )
     return stream
+
+
+Metadata = tuple[tuple[str, str], ...]
+
+
+def bearer(api_key: str) -> Metadata:
+    """Call metadata presenting ``api_key`` to the gateway."""
+    return (("authorization", f"Bearer {api_key}"),)

@@ -9,7 +9,10 @@ Values match by kind:
   (defaults 1e-6 and 1e-9); booleans are not numbers here;
 - text, booleans and error codes exactly (text is case-sensitive);
 - an empty result matches an empty or empty-text cache, and the other way round;
-- anything else (a number against text, an error against a number) differs.
+- anything else (a number against text, an error against a number) differs,
+  except that with ``logicals_as_numbers`` (for files saved by LibreOffice,
+  which caches TRUE and FALSE as the numbers 1 and 0) a computed logical
+  matches the cached number it would be saved as.
 
 A formula cell gets one :class:`Status`, decided in this order:
 
@@ -40,6 +43,7 @@ __all__ = [
     "Summary",
     "Tolerance",
     "Verdict",
+    "caches_logicals_as_numbers",
     "classify",
     "difference",
     "values_match",
@@ -84,7 +88,8 @@ def _is_empty(value: CellValue) -> bool:
 
 
 def values_match(computed: CellValue, cached: CellValue,
-                 tolerance: Tolerance = DEFAULT_TOLERANCE) -> bool:
+                 tolerance: Tolerance = DEFAULT_TOLERANCE, *,
+                 logicals_as_numbers: bool = False) -> bool:
     """True when ``computed`` is the value Excel cached, by the rules of this module.
 
     >>> values_match(0.1 + 0.2, 0.3), values_match("a", "A"), values_match(None, "")
@@ -94,18 +99,27 @@ def values_match(computed: CellValue, cached: CellValue,
         return abs(computed - cached) <= tolerance.absolute + tolerance.relative * abs(cached)
     if _is_empty(computed) and _is_empty(cached):
         return True
+    if logicals_as_numbers and type(computed) is bool and _number(cached):
+        return float(computed) == cached
     return type(computed) is type(cached) and computed == cached
 
 
 def difference(computed: CellValue, cached: CellValue,
-               tolerance: Tolerance = DEFAULT_TOLERANCE) -> float:
+               tolerance: Tolerance = DEFAULT_TOLERANCE, *,
+               logicals_as_numbers: bool = False) -> float:
     """How far apart two values are, to rank mismatches: ``|computed - cached|`` for two numbers,
     0.0 for values that match, infinity for values of different kinds or different text
     (a wrong type is ranked above any numeric difference)."""
     if _number(computed) and _number(cached):
         delta = abs(computed - cached)
         return math.inf if math.isnan(delta) else float(delta)
-    return 0.0 if values_match(computed, cached, tolerance) else math.inf
+    matched = values_match(computed, cached, tolerance, logicals_as_numbers=logicals_as_numbers)
+    return 0.0 if matched else math.inf
+
+
+def caches_logicals_as_numbers(application: str) -> bool:
+    """Whether the program that saved a file (docProps/app.xml) caches logicals as 1 and 0."""
+    return application.lower().startswith("libreoffice")
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +142,7 @@ def classify(
     reason: str | None = None,
     volatile: bool = False,
     tolerance: Tolerance = DEFAULT_TOLERANCE,
+    logicals_as_numbers: bool = False,
 ) -> Verdict:
     """The status of a formula cell (see the module docstring for the order of the rules).
 
@@ -141,7 +156,7 @@ def classify(
         raise ValueError(f"unknown engine status: {engine_status!r}")
     if cached is None:
         return Verdict(Status.NOT_CACHED, "the file holds no value for this formula")
-    if values_match(computed, cached, tolerance):
+    if values_match(computed, cached, tolerance, logicals_as_numbers=logicals_as_numbers):
         return _MATCH
     delta = difference(computed, cached, tolerance)
     if volatile:

@@ -28,7 +28,15 @@ from typing import Any, Final, Protocol
 from calcwire.formula import column_letters
 from calcwire.values import CellValue, XlError
 from calcwire.workbook import CalcSettings, Cell, Workbook, read_workbook
-from validation_svc.compare import DEFAULT_TOLERANCE, Status, Summary, Tolerance, Verdict, classify
+from validation_svc.compare import (
+    DEFAULT_TOLERANCE,
+    Status,
+    Summary,
+    Tolerance,
+    Verdict,
+    caches_logicals_as_numbers,
+    classify,
+)
 
 __all__ = [
     "CheckReport",
@@ -147,8 +155,10 @@ def compare_results(workbook: Workbook, results: Iterable[EngineResult],
     """Every formula cell of ``workbook``, in workbook order, with the verdict on its result.
 
     The engine gives its results in the same order; a formula cell it left out
-    is reported as not computable rather than dropped.
+    is reported as not computable rather than dropped. Files saved by
+    LibreOffice cache logicals as numbers, and are compared accordingly.
     """
+    logicals_as_numbers = caches_logicals_as_numbers(workbook.application)
     by_position: dict[tuple[str, int, int], EngineResult] | None = None
     pending = iter(results)
     for sheet, cell in _formula_cells(workbook):
@@ -171,7 +181,7 @@ def compare_results(workbook: Workbook, results: Iterable[EngineResult],
             computed = result.value
             verdict = classify(cached=cell.value, computed=computed, engine_status=result.status,
                                reason=result.reason, volatile=result.volatile,
-                               tolerance=tolerance)
+                               tolerance=tolerance, logicals_as_numbers=logicals_as_numbers)
         yield CheckedCell(sheet, cell.row, cell.col, cell.formula or "", cell.value, computed,
                           verdict)
 

@@ -9,16 +9,17 @@ import sys
 from collections.abc import Sequence
 from typing import Final, Protocol
 
-from calcwire.errors import CalcwireError
+from calcwire.errors import CalcwireError, Unavailable
 
 __all__ = ["EXIT_ERROR", "EXIT_INTERNAL", "build_parser", "main"]
 
 #: Modules that each add a command (or a group of them) with ``register(subparsers)``.
-COMMAND_MODULES: Final = ("calcwire.cli.check",)
+COMMAND_MODULES: Final = ("calcwire.cli.check", "calcwire.cli.admin")
 
 #: Exit status for input calcwire cannot use (unreadable file, bad option value).
 EXIT_ERROR: Final = 2
-#: Exit status for a failure of calcwire itself (a bug): reported in one line, no traceback.
+#: Exit status for a failure of calcwire itself (a bug), or of a service or database it
+#: needs (unreachable, failing): reported in one line, no traceback.
 EXIT_INTERNAL: Final = 3
 
 
@@ -48,7 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         status: int = args.run(args)
     except CalcwireError as exc:
         _say(f"calcwire: {exc.message} [{exc.reason}]")
-        return EXIT_ERROR
+        return EXIT_INTERNAL if isinstance(exc, Unavailable) else EXIT_ERROR
     except KeyboardInterrupt:
         _say("calcwire: interrupted")
         return 130

@@ -5,13 +5,22 @@ and ``make run`` call.
 set (then it uses those and never stops them), then the four services, and
 returns once each one's health says SERVING; the processes keep running.
 ``down`` stops exactly what ``up`` recorded in ``<run-dir>/stack.json``.
+
+``up`` also issues an API key for tenant ``dev`` (``calcwire admin keys
+create``) and writes it, with the addresses, to ``<run-dir>/stack.env``
+(``CALCWIRE_API_KEY``; readable by the owner only), so that clients can call
+the gateway at once::
+
+    set -a; . .run/stack.env; set +a
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -49,13 +58,49 @@ async def _statuses(stack: LocalStack) -> dict[str, str]:
     return dict(zip(names, found))
 
 
-def _write_env(stack: LocalStack) -> Path:
-    path = stack.run_dir / "stack.env"
-    path.write_text(
-        f"CALCWIRE_GATEWAY={stack.endpoints['gateway']}\n"
-        f"DATABASE_URL={stack.database_url}\n"
-        f"NATS_URL={stack.nats_url}\n"
+DEV_TENANT = "dev"
+
+
+def issue_dev_key(database_url: str) -> str:
+    """A new API key for tenant ``dev``, issued by ``calcwire admin keys create``."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "calcwire.cli.main",
+            "admin",
+            "keys",
+            "create",
+            "--tenant",
+            DEV_TENANT,
+            "--name",
+            "make up",
+            "--json",
+        ],
+        env={**os.environ, "DATABASE_URL": database_url},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
+    if done.returncode != 0:
+        raise RuntimeError(f"issuing the development API key failed: {done.stderr.strip()}")
+    key: str = json.loads(done.stdout)["key"]
+    return key
+
+
+def _write_env(stack: LocalStack, api_key: str) -> Path:
+    path = stack.run_dir / "stack.env"
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # it holds a key
+    with os.fdopen(fd, "w") as file:
+        file.write(
+            f"CALCWIRE_GATEWAY={stack.endpoints['gateway']}\n"
+            f"CALCWIRE_TARGET={stack.endpoints['gateway']}\n"
+            f"CALCWIRE_API_KEY={api_key}\n"
+            f"DATABASE_URL={stack.database_url}\n"
+            f"NATS_URL={stack.nats_url}\n"
+        )
     return path
 
 
@@ -78,14 +123,18 @@ async def up(run_dir: Path, *, free_ports: bool) -> int:
             nats_url=os.environ.get("NATS_URL") or None,
         )
         await stack.start_services()
+        api_key = issue_dev_key(stack.database_url)
     except Exception as exc:  # noqa: BLE001 - report, clean up, fail
         print(f"make up failed: {exc}", file=sys.stderr)
         stack.stop()
         return 1
     print("calcwire stack is up; every service's health says SERVING:")
     _print_table(stack, await _statuses(stack))
-    env = _write_env(stack)
-    print(f"gateway: {stack.endpoints['gateway']} (addresses also in {env}); stop with `make down`")
+    env = _write_env(stack, api_key)
+    print(
+        f"gateway: {stack.endpoints['gateway']}; an API key for tenant {DEV_TENANT!r} and the "
+        f"addresses are in {env} (CALCWIRE_API_KEY, CALCWIRE_TARGET); stop with `make down`"
+    )
     return 0
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import secrets
 import socket
 import sys
 import time
@@ -41,6 +42,7 @@ __all__ = [
 BACKENDS: Final = ("import_svc", "eval_svc", "validation_svc")
 SERVICES: Final = (*BACKENDS, "gateway")
 STATE_FILE: Final = "stack.json"
+SECRET_FILE: Final = "internal-secret"
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -107,6 +109,8 @@ class LocalStack:
     """Where each service binds (CALCWIRE_LISTEN)."""
     endpoints: dict[str, str] = field(default_factory=dict)
     """Where to reach each service (``host:port``; loopback for a wildcard bind)."""
+    internal_secret: str = field(default="", repr=False)
+    """CALCWIRE_INTERNAL_SECRET of every service: generated once into ``<run_dir>/internal-secret``."""
 
     @property
     def logs(self) -> Path:
@@ -180,13 +184,29 @@ class LocalStack:
         host, _, port = listen.rpartition(":")
         return f"127.0.0.1:{port}" if host in ("0.0.0.0", "[::]") else listen
 
+    def ensure_internal_secret(self) -> str:
+        """The stack's internal secret, generated (readable by the owner only) on first use."""
+        if not self.internal_secret:
+            path = self.run_dir / SECRET_FILE
+            if path.exists():
+                self.internal_secret = path.read_text().strip()
+            else:
+                self.run_dir.mkdir(parents=True, exist_ok=True)
+                self.internal_secret = secrets.token_hex(32)
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(fd, "w") as file:
+                    file.write(self.internal_secret + "\n")
+        return self.internal_secret
+
     def service_env(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-        """The environment of every service: the stack's URLs and where each backend listens."""
+        """The environment of every service: the stack's URLs, where each backend listens,
+        and the internal secret they share."""
         env = self._process_env()
         env.update(
             {
                 "DATABASE_URL": self.database_url,
                 "NATS_URL": self.nats_url,
+                "CALCWIRE_INTERNAL_SECRET": self.ensure_internal_secret(),
                 "CALCWIRE_IMPORT_TARGET": self.endpoints["import_svc"],
                 "CALCWIRE_EVAL_TARGET": self.endpoints["eval_svc"],
                 "CALCWIRE_VALIDATION_TARGET": self.endpoints["validation_svc"],
@@ -261,6 +281,8 @@ class LocalStack:
                 server.remove()
         self.nats = self.postgres = None
         self.save()
+        (self.run_dir / SECRET_FILE).unlink(missing_ok=True)
+        self.internal_secret = ""
         return stopped
 
     def processes(self) -> list[ManagedProcess]:

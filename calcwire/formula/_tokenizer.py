@@ -58,9 +58,10 @@ class Token(NamedTuple):
 
 
 # Building blocks, shared with the reference rewriting in _translate.py.
-NAME_START: Final = r"[A-Za-z_\\\u00a1-\uffff]"
-NAME_CHAR: Final = r"[\w.?\\\u00a1-\uffff]"
-SHEET_NAME: Final = rf"{NAME_START}[\w.\u00a1-\uffff]*"
+# \w covers letters of every script; a name may also start with "_" or "\".
+NAME_START: Final = r"(?:[^\W\d]|\\)"
+NAME_CHAR: Final = r"[\w.?\\]"
+SHEET_NAME: Final = rf"{NAME_START}[\w.]*"
 QUOTED: Final = r"'(?:[^']|'')+'"
 #: Optional sheet prefix: 'quoted', [1]Sheet, Sheet, Sheet1:Sheet3 (3-D), or [1] alone.
 PREFIX: Final = rf"(?:{QUOTED}|(?:\[\d+\])?{SHEET_NAME}(?::{SHEET_NAME})?|\[\d+\])!"
@@ -68,7 +69,7 @@ COL: Final = r"\$?[A-Za-z]{1,3}"
 ROW: Final = r"\$?[0-9]{1,7}"
 CELL: Final = rf"{COL}{ROW}"
 #: What may not follow a reference (else it is a name or a function).
-REF_END: Final = r"(?![\w.(!?\[\\\u00a1-\uffff])"
+REF_END: Final = r"(?![\w.(!?\[\\])"
 AREA: Final = (
     rf"(?:{CELL}:{CELL}{REF_END}|{COL}:{COL}{REF_END}|{ROW}:{ROW}{REF_END}|{CELL}{REF_END})"
 )

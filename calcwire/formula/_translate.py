@@ -92,13 +92,37 @@ def translate_formula(formula: str, row_offset: int, col_offset: int) -> str:
     return _REWRITE_RE.sub(move, formula)
 
 
-def _key_col(dollar: str, letters: str, anchor: int) -> str:
-    col = column_index(letters)
-    return f"C{col}" if dollar else f"c{col - anchor}"
+_CELL = rf"(?<![\w.$\\])(\$?)([A-Za-z]{{1,3}})(\$?)([0-9]{{1,7}}){REF_END}"
+# Cells only (an area is two cells and a colon); the skip alternative keeps
+# strings, quoted sheet names and brackets out of reach.
+_KEY_PLAIN_RE: Final = re.compile(
+    _CELL
+    + rf"|(?<![\w.$\\])(\$?[A-Za-z]{{1,3}}:\$?[A-Za-z]{{1,3}}|\$?[0-9]{{1,7}}:\$?[0-9]{{1,7}}){REF_END}"
+)
+_KEY_QUOTED_RE: Final = re.compile(
+    _CELL
+    + rf"|(?<![\w.$\\])(\$?[A-Za-z]{{1,3}}:\$?[A-Za-z]{{1,3}}|\$?[0-9]{{1,7}}:\$?[0-9]{{1,7}}){REF_END}"
+    + rf"|({STRING}|{QUOTED}|\[[^\]]*\])"
+)
 
 
-def _key_row(dollar: str, digits: str, anchor: int) -> str:
-    return f"R{digits}" if dollar else f"r{int(digits) - anchor}"
+class _Columns(dict[str, int]):
+    def __missing__(self, letters: str) -> int:
+        value = column_index(letters)
+        self[letters] = value
+        return value
+
+
+_COLUMNS: Final = _Columns()
+
+
+def _line_key(part: str, row: int, col: int) -> str:
+    """One end of a whole-column (``$B``) or whole-row (``7``) reference, made relative."""
+    absolute = part.startswith("$")
+    text = part.lstrip("$")
+    if text.isdigit():
+        return f"R{text}" if absolute else f"r{int(text) - row}"
+    return f"C{_COLUMNS[text]}" if absolute else f"c{_COLUMNS[text] - col}"
 
 
 def shape_key(formula: str, row: int, col: int) -> str:
@@ -109,20 +133,23 @@ def shape_key(formula: str, row: int, col: int) -> str:
     each distinct shape once. References are marked with a control character
     that cannot occur in formula text, so a key never collides with a name.
     """
-
-    def rel(m: re.Match[str]) -> str:
-        g = m.groups()
-        if g[1] is not None:
-            return (
-                f"\x00{_key_row(g[2], g[3], row)}{_key_col(g[0], g[1], col)}"
-                f":{_key_row(g[6], g[7], row)}{_key_col(g[4], g[5], col)}\x00"
+    quoted = '"' in formula or "'" in formula or "[" in formula
+    parts = (_KEY_QUOTED_RE if quoted else _KEY_PLAIN_RE).split(formula)
+    step = 7 if quoted else 6
+    out = [parts[0]]
+    append = out.append
+    cols = _COLUMNS
+    for i in range(1, len(parts), step):
+        letters = parts[i + 1]
+        if letters is not None:
+            digits = parts[i + 3]
+            append(
+                (f"\x00C{cols[letters]}" if parts[i] else f"\x00c{cols[letters] - col}")
+                + ("R" + digits if parts[i + 2] else f"r{int(digits) - row}")
             )
-        if g[9] is not None:
-            return f"\x00{_key_col(g[8], g[9], col)}:{_key_col(g[10], g[11], col)}\x00"
-        if g[13] is not None:
-            return f"\x00{_key_row(g[12], g[13], row)}:{_key_row(g[14], g[15], row)}\x00"
-        if g[17] is not None:
-            return f"\x00{_key_row(g[18], g[19], row)}{_key_col(g[16], g[17], col)}\x00"
-        return m.group()
-
-    return _REWRITE_RE.sub(rel, formula)
+        elif parts[i + 4] is not None:
+            append("\x00" + ":".join(_line_key(p, row, col) for p in parts[i + 4].split(":")))
+        else:
+            append(parts[i + 5])
+        append(parts[i + step - 1])
+    return "".join(out)

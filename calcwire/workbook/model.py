@@ -129,3 +129,7 @@ class Workbook:
     calc: CalcSettings = field(default_factory=CalcSettings)
     external_links: list[ExternalLink] = field(default_factory=list)
     date1904: bool = False
+    #: The program that last saved the file (``<Application>`` of docProps/app.xml),
+    #: e.g. "Microsoft Excel" or "Microsoft Macintosh Excel": CHAR and CODE use the
+    #: Mac character set in files saved by Mac Excel.
+    application: str = ""

@@ -24,7 +24,7 @@ import datetime as dt
 import posixpath
 import zipfile
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from time import monotonic
 from types import TracebackType
@@ -137,6 +137,7 @@ class WorkbookReader:
     calc: CalcSettings
     date1904: bool
     external_links: list[ExternalLink]
+    application: str
     package: PackageInfo
 
     def __init__(self, source: Source, *, limits: PackageLimits = DEFAULT_LIMITS) -> None:
@@ -196,6 +197,7 @@ class WorkbookReader:
             calc=self.calc,
             external_links=list(self.external_links),
             date1904=self.date1904,
+            application=self.application,
         )
 
     def read_sheet(self, name: str) -> Sheet:
@@ -224,50 +226,29 @@ class WorkbookReader:
         """The used range the file declares for a sheet (``A1:M40``), read without its cells."""
         info = self._sheet(sheet)
         dim_tag, data_tag = f"{self._ns}dimension", f"{self._ns}sheetData"
-        try:
-            with self._zip.open(info.part) as raw:
-                for _, el in etree.iterparse(raw, events=("start",), **_ITERPARSE):
-                    if el.tag == dim_tag:
-                        ref: str | None = el.get("ref")
-                        return ref
-                    if el.tag == data_tag:
-                        return None
-        except etree.XMLSyntaxError as exc:
-            raise InvalidWorkbook(f"worksheet {info.name!r} is not well-formed XML: {exc}",
-                                  reason="MALFORMED_XML") from None
-        except (zipfile.BadZipFile, EOFError, OSError, _ZlibError) as exc:
-            raise InvalidWorkbook(f"worksheet {info.name!r} cannot be read: {exc}",
-                                  reason="DAMAGED_ZIP") from None
+        with _reading(f"worksheet {info.name!r}"), self._zip.open(info.part) as raw:
+            for _, el in etree.iterparse(raw, events=("start",), **_ITERPARSE):
+                if el.tag == dim_tag:
+                    ref: str | None = el.get("ref")
+                    return ref
+                if el.tag == data_tag:
+                    break
         return None
 
     def _rows(self, info: SheetInfo, sheet_out: Sheet | None,
               reporter: _Reporter | None) -> Iterator[tuple[int, list[Cell]]]:
         """:meth:`iter_rows`, also filling ``sheet_out.dimension`` and counting bytes read."""
         parser = _SheetParser(self, info)
-        try:
-            with self._zip.open(info.part) as raw:
-                stream = _CountingStream(raw, reporter)
-                yield from parser.rows(stream, sheet_out)
-        except (zipfile.BadZipFile, EOFError, OSError) as exc:
-            raise InvalidWorkbook(f"worksheet {info.name!r} cannot be read: {exc}",
-                                  reason="DAMAGED_ZIP") from None
-        except etree.XMLSyntaxError as exc:
-            raise InvalidWorkbook(f"worksheet {info.name!r} is not well-formed XML: {exc}",
-                                  reason="MALFORMED_XML") from None
-        except _ZlibError as exc:
-            raise InvalidWorkbook(f"worksheet {info.name!r} cannot be read: {exc}",
-                                  reason="DAMAGED_ZIP") from None
+        with _reading(f"worksheet {info.name!r}"), self._zip.open(info.part) as raw:
+            yield from parser.rows(_CountingStream(raw, reporter), sheet_out)
 
     # ------------------------------------------------------------------ workbook parts
 
     def _part(self, name: str) -> bytes:
-        try:
+        if name not in self._names:
+            raise InvalidWorkbook(f"part {name} is missing", reason="MALFORMED_WORKBOOK")
+        with _reading(f"part {name}"):
             return self._zip.read(name)
-        except KeyError:
-            raise InvalidWorkbook(f"part {name} is missing", reason="MALFORMED_WORKBOOK") from None
-        except (zipfile.BadZipFile, EOFError, OSError, _ZlibError) as exc:
-            raise InvalidWorkbook(f"part {name} cannot be read: {exc}",
-                                  reason="DAMAGED_ZIP") from None
 
     def _xml(self, name: str) -> etree._Element:
         return parse_xml(self._part(name), name)
@@ -302,6 +283,7 @@ class WorkbookReader:
         self._ns = "{" + ns + "}"
         q = self._ns
         rels = self._rels(wb_part)
+        self.application = self._read_application()
 
         pr = root.find(f"{q}workbookPr")
         self.date1904 = pr is not None and (pr.get("date1904") or "") in _TRUE
@@ -358,24 +340,27 @@ class WorkbookReader:
             else:
                 self.external_links.append(ExternalLink(index=index, target=""))
 
+    def _read_application(self) -> str:
+        """The program that saved the file, from docProps/app.xml (Mac Excel has its own CHAR)."""
+        for kind, target, external in self._rels("").values():
+            if kind == "extended-properties" and not external and target in self._names:
+                root = self._xml(target)
+                for el in root:
+                    if isinstance(el.tag, str) and el.tag.endswith("}Application"):
+                        return (el.text or "").strip()
+        return ""
+
     def _read_shared_strings(self, part: str | None) -> list[str]:
         if part is None or part not in self._names:
             return []
         si_tag = f"{self._ns}si"
         strings: list[str] = []
-        try:
-            with self._zip.open(part) as raw:
-                for _, el in etree.iterparse(raw, events=("end",), tag=si_tag, **_ITERPARSE):
-                    strings.append(_rich_text(el, self._ns))
-                    el.clear()
-                    while el.getprevious() is not None:
-                        del el.getparent()[0]
-        except etree.XMLSyntaxError as exc:
-            raise InvalidWorkbook(f"part {part} is not well-formed XML: {exc}",
-                                  reason="MALFORMED_XML") from None
-        except (zipfile.BadZipFile, EOFError, OSError, _ZlibError) as exc:
-            raise InvalidWorkbook(f"part {part} cannot be read: {exc}",
-                                  reason="DAMAGED_ZIP") from None
+        with _reading(f"part {part}"), self._zip.open(part) as raw:
+            for _, el in etree.iterparse(raw, events=("end",), tag=si_tag, **_ITERPARSE):
+                strings.append(_rich_text(el, self._ns))
+                el.clear()
+                while el.getprevious() is not None:
+                    del el.getparent()[0]
         return strings
 
     def _read_number_formats(self, part: str | None) -> list[str]:
@@ -469,6 +454,22 @@ class WorkbookReader:
 
 
 # --------------------------------------------------------------------------- worksheet parsing
+
+# What reading a damaged member raises: bad CRC, truncated or corrupt deflate data.
+_DAMAGE: Final = (zipfile.BadZipFile, EOFError, OSError, _ZlibError)
+
+
+@contextmanager
+def _reading(what: str) -> Iterator[None]:
+    """Damaged zip data and malformed XML met while reading ``what`` become InvalidWorkbook."""
+    try:
+        yield
+    except etree.XMLSyntaxError as exc:
+        raise InvalidWorkbook(f"{what} is not well-formed XML: {exc}",
+                              reason="MALFORMED_XML") from None
+    except _DAMAGE as exc:
+        raise InvalidWorkbook(f"{what} cannot be read: {exc}", reason="DAMAGED_ZIP") from None
+
 
 _ITERPARSE: Final = {
     "resolve_entities": False,
@@ -570,6 +571,10 @@ class _SheetParser:
                 else:
                     raise _bad_cell(sheet_name, crow, col, f"cell type {t!r}")
 
+                if f_el is not None and not f_el.text and f_el.get("t") in (None, "normal"):
+                    # An empty <f/>: Excel writes one on each cell a volatile dynamic array
+                    # spills into. It is no formula: the anchor's array_ref covers the cell.
+                    f_el = None
                 if f_el is None:
                     if value is None:
                         continue  # formatted but empty

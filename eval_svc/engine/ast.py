@@ -1,9 +1,14 @@
 """The syntax tree of a formula, with references relative to the formula's cell.
 
 A reference part that is relative (no ``$``) holds an offset from the formula
-cell; an absolute part holds the row or column number itself. Copies of one
-formula therefore parse to equal trees, and one compiled tree serves them all.
-``sheet`` is the sheet index in the book, or None for the formula's own sheet.
+cell; an absolute part holds the row or column number itself. ``sheet`` is
+the sheet index in the book, or None for the formula's own sheet.
+
+References written in the formula itself also carry a ``slot``: their rank
+among the formula's references (an area takes two slots, one per corner).
+The compiler reads slotted references from per-cell parameters, so formulas
+that differ only in their coordinates share one compiled function (see
+eval_svc.engine.templates).
 """
 
 from __future__ import annotations
@@ -69,6 +74,7 @@ class CellRef:
     col: int
     row_abs: bool
     col_abs: bool
+    slot: int = -1  # position among the formula's own references (-1: from a defined name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +90,7 @@ class Area:
     c1_abs: bool
     r2_abs: bool
     c2_abs: bool
+    slot: int = -1  # first of the two reference slots its corners take (-1: from a name)
 
 
 @dataclass(frozen=True, slots=True)

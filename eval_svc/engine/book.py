@@ -8,6 +8,7 @@ the file cached for them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from calcwire.formula import FormulaSyntaxError, parse_a1
@@ -36,8 +37,11 @@ class Book:
         self.values: dict[int, CellValue] = {}
         self.max_row: list[int] = []
         self.max_col: list[int] = []
-        self.get = self.values.get
-        self.dyn_get = self.values.get
+        self.get: Callable[[int], CellValue] = self.values.get
+        self.dyn_get: Callable[[int], CellValue] = self.values.get
+        #: Results that stay valid while no cell value changes (criteria masks of
+        #: SUMIFS & co.); None disables memoising (cycles being iterated).
+        self.memo: dict[Any, Any] | None = {}
         values = self.values
         for s, sheet in enumerate(workbook.sheets):
             base = s << SHEET_SHIFT
@@ -45,10 +49,8 @@ class Book:
             for cell in sheet.cells:
                 if cell.value is not None:
                     values[base | (cell.row << ROW_SHIFT) | cell.col] = _number(cell.value)
-                if cell.row > max_row:
-                    max_row = cell.row
-                if cell.col > max_col:
-                    max_col = cell.col
+                max_row = max(max_row, cell.row)
+                max_col = max(max_col, cell.col)
             self.max_row.append(max_row)
             self.max_col.append(max_col)
         # External books: one extra sheet per (link, sheet name).
@@ -84,14 +86,17 @@ class Book:
         self.max_col.append(max_col)
         return index
 
+    def new_epoch(self) -> None:
+        """Cell values are about to change outside plan order: forget memoised results."""
+        if self.memo is not None:
+            self.memo = {}
+
     # -- extent ----------------------------------------------------------------
 
     def extend(self, sheet: int, row: int, col: int) -> None:
         """Widen a sheet's used range (array formulas and tables write beyond their anchor)."""
-        if row > self.max_row[sheet]:
-            self.max_row[sheet] = row
-        if col > self.max_col[sheet]:
-            self.max_col[sheet] = col
+        self.max_row[sheet] = max(self.max_row[sheet], row)
+        self.max_col[sheet] = max(self.max_col[sheet], col)
 
     def ref(self, sheet: int, r1: int, c1: int, r2: int, c2: int) -> Ref:
         if r1 > r2:
@@ -112,9 +117,7 @@ class Book:
     def external_sheet(self, book: int, sheet: str) -> int | None:
         index = self._external.get((book, sheet.upper()))
         if index is None:
-            if not any(link.index == book for link in self.workbook.external_links):
-                return None
-            index = self._add_external_sheet(book, sheet, {})
+            return None  # no such book, or a sheet the linked book does not have
         return index
 
     def is_function(self, name: str) -> bool:
@@ -151,8 +154,7 @@ class Book:
 
     def _parse_name(self, refers_to: str, scope: int | None, resolver: Any) -> Node:
         text = refers_to.strip()
-        if text.startswith("="):
-            text = text[1:]
+        text = text.removeprefix("=")
         if not text:
             return Err(XlError.NAME)
         try:

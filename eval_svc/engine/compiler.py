@@ -17,6 +17,7 @@ are the cell's key plus a constant, so evaluating a copy costs no parsing.
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
@@ -39,7 +40,7 @@ from eval_svc.engine.ast import (
     Unary,
     Unsupported,
 )
-from eval_svc.engine.functions import FUNCTIONS, FunctionSpec
+from eval_svc.engine.functions import FUNCTIONS
 from eval_svc.engine.runtime import COL_MASK, ROW_MASK, ROW_SHIFT, SHEET_SHIFT, Array
 
 __all__ = ["CompiledShape", "ShapeCompiler"]
@@ -76,6 +77,7 @@ _SPECIAL: Final = frozenset(
         "ISOMITTED",
         "ROW",
         "COLUMN",
+        "_ETA",
     }
 )
 # Calls that can evaluate to a reference (kept as Refs where a reference is wanted).
@@ -91,8 +93,6 @@ _REF_FUNCTIONS: Final = frozenset(
         "XLOOKUP",
         "ANCHORARRAY",
         "LET",
-        "IFERROR",
-        "IFNA",
         "TRIMRANGE",
     }
 )
@@ -104,14 +104,28 @@ def is_special(name: str) -> bool:
 
 @dataclass(slots=True)
 class CompiledShape:
-    """The compiled functions of one formula shape, or why it cannot be computed."""
+    """The compiled functions of one formula template, or why it cannot be computed.
 
-    value: Callable[[int], Any] | None
+    ``value(k, p)`` computes the cell with key ``k`` whose reference slots
+    hold the keys ``p``; ``deps(k)`` lists what the template reads besides
+    its slots (references inside defined names), or is None. ``param_sheets``
+    gives each slot's sheet; ``cell_slots`` are slots read as single cells and
+    ``area_slots`` the first slot of each area (its corners are two slots).
+    """
+
+    value: Callable[[int, tuple[int, ...]], Any] | None
     deps: Callable[[int], tuple[tuple[int, ...], tuple[tuple[int, int, int, int, int], ...]]] | None
     volatile: bool
     dynamic: bool
     unsupported: str | None
     source: str
+    param_sheets: tuple[int, ...] = ()
+    cell_slots: tuple[int, ...] = ()
+    area_slots: tuple[int, ...] = ()
+    #: What the template reads besides its slots when that does not depend on the cell
+    #: (absolute references inside defined names); ``deps`` is then None.
+    const_cells: tuple[int, ...] = ()
+    const_ranges: tuple[tuple[int, int, int, int, int], ...] = ()
 
 
 class _Unsupported(Exception):
@@ -121,9 +135,12 @@ class _Unsupported(Exception):
 class _Gen:
     """Generates the Python expression of one formula."""
 
-    def __init__(self, env: dict[str, Any], sheet: int, array_mode: bool) -> None:
+    def __init__(self, env: dict[str, Any], sheet: int, array_mode: bool, nparams: int = 0) -> None:
         self.env = env
         self.sheet = sheet
+        self.param_sheets: list[int] = [sheet] * nparams
+        self.cell_slots: list[int] = []
+        self.area_slots: list[int] = []
         self.base = "A" if array_mode else "V"
         self.cells: list[str] = []
         self.ranges: list[str] = []
@@ -194,12 +211,24 @@ class _Gen:
         if t is ArrayLit:
             return self.const(Array([list(r) for r in node.rows]))  # type: ignore[union-attr]
         if t is CellRef:
-            ke = self.key_expr(node)  # type: ignore[arg-type]
-            self.cells.append(ke)
+            slot = node.slot  # type: ignore[union-attr]
+            if slot >= 0:
+                ke = f"p[{slot}]"
+                self.param_sheets[slot] = self.sheet if node.sheet is None else node.sheet  # type: ignore[union-attr]
+                self.cell_slots.append(slot)
+            else:
+                ke = self.key_expr(node)  # type: ignore[arg-type]
+                self.cells.append(ke)
             if mode == "R":
                 return f"_cref({ke})"
             return f"_g({ke})"
         if t is Area:
+            slot = node.slot  # type: ignore[union-attr]
+            if slot >= 0:
+                sheet = self.sheet if node.sheet is None else node.sheet  # type: ignore[union-attr]
+                self.param_sheets[slot] = self.param_sheets[slot + 1] = sheet
+                self.area_slots.append(slot)
+                return self.from_ref(f"_rngk(p[{slot}], p[{slot + 1}])", mode)
             parts = self.area_parts(node)  # type: ignore[arg-type]
             self.ranges.append(f"({parts})")
             ref = f"_rng({parts})"
@@ -261,7 +290,7 @@ class _Gen:
     def arg(self, node: Node, kind: str) -> str:
         if kind == "v":
             return self.expr(node, "A" if self.base == "A" else "V")
-        if kind == "r" or kind == "l":
+        if kind == "r" or kind == "l" or kind == "s":
             return self.expr(node, "R") if self.is_refish(node) else self.expr(node, self.base)
         if kind == "a":
             return self.expr(node, "R") if self.is_refish(node) else self.expr(node, "A")
@@ -279,6 +308,10 @@ class _Gen:
 
             spec = fallback_spec(name)
             if spec is None:
+                from eval_svc.engine.functions._excel_names import EXCEL_FUNCTIONS
+
+                if name not in EXCEL_FUNCTIONS:
+                    return self.const(XlError.NAME)  # Excel itself does not know it
                 raise _Unsupported(f"unsupported function: {name}")
         n = len(node.args)
         if not spec.min_args <= n <= spec.max_args:
@@ -290,6 +323,16 @@ class _Gen:
         fname = f"F_{_ident(name)}"
         self.env[fname] = spec.impl
         args = [self.arg(a, spec.kind(i)) for i, a in enumerate(node.args)]
+        for i, a in enumerate(node.args):
+            # An optional argument given as an empty cell is 0/FALSE, not "omitted".
+            if (
+                spec.min_args <= i < len(spec.kinds)
+                and spec.kind(i) in "vs"
+                and i not in spec.keep_empty
+                and (type(a) is CellRef or type(a) is Missing)
+            ):
+                fill = "_fill_text" if i in spec.text_optional else "_fill"
+                args[i] = f"{fill}({args[i]})"
         lead = ["_X", "k"] if spec.context else []
         if self.base == "A" and any(spec.kind(i) == "v" for i in range(n)):
             mask = tuple(spec.kind(i) == "v" for i in range(n))
@@ -318,8 +361,9 @@ class _Gen:
         if name in ("IFERROR", "IFNA"):
             if len(args) != 2:
                 return self.const(XlError.VALUE)
-            value = self.expr(args[0], branch_mode)
-            alt = self.expr(args[1], branch_mode)
+            scalar_mode = "A" if base == "A" else "V"
+            value = self.expr(args[0], scalar_mode)
+            alt = self.expr(args[1], scalar_mode)
             test = "_iserror_v" if name == "IFERROR" else "_isna_v"
             if base == "A":
                 return f"_iferror_a({value}, lambda: {alt}, {test})"
@@ -364,8 +408,8 @@ class _Gen:
             scope: set[str] = set()
             self.params.append(scope)
             try:
-                for pname, value in zip(names, args[1:-1:2]):
-                    code_parts.append((pname, self.arg(value, "r")))
+                for pname, bound in zip(names, args[1:-1:2]):
+                    code_parts.append((pname, self.arg(bound, "r")))
                     scope.add(pname)
                 body = self.expr(args[-1], mode)
             finally:
@@ -402,6 +446,19 @@ class _Gen:
             if type(args[0]) is Param:
                 return f"({self.expr(args[0], 'R')} is _OMIT)"
             return "False"
+        if name == "_ETA":
+            target = str(args[0].value)  # type: ignore[union-attr]
+            spec = FUNCTIONS.get(target)
+            if spec is None:
+                from eval_svc.engine.functions.fallback import fallback_spec
+
+                spec = fallback_spec(target)
+            if spec is None:
+                raise _Unsupported(f"unsupported function: {target}")
+            fname = f"F_{_ident(target)}"
+            self.env[fname] = spec.impl
+            call = f"{fname}(_X, k, *_a)" if spec.context else f"{fname}(*_a)"
+            return f"_Lambda(lambda *_a: {call}, {spec.max_args})"
         if name in ("ROW", "COLUMN"):
             if len(args) > 1:
                 return self.const(XlError.VALUE)
@@ -424,10 +481,14 @@ class ShapeCompiler:
     def __init__(self, env: dict[str, Any]) -> None:
         self.env = env
 
-    def compile(self, node: Node, sheet: int, array_mode: bool) -> CompiledShape:
-        gen = _Gen(self.env, sheet, array_mode)
+    def compile(self, node: Node, sheet: int, array_mode: bool, nparams: int = 0) -> CompiledShape:
+        gen = _Gen(self.env, sheet, array_mode, nparams)
         try:
-            body = gen.expr(node, "R")
+            body = gen.expr(node, "A" if array_mode else "V")
+            if not array_mode and type(node) is Binary and node.op in ("+", "-"):
+                # Excel rounds the noise off a sum or difference that ends the formula.
+                fn = "_add_final" if node.op == "+" else "_sub_final"
+                body = body.replace(f"_{_BIN_NAMES[node.op]}(", f"{fn}(", 1)
         except _Unsupported as exc:
             return CompiledShape(None, None, False, False, str(exc), "")
         except RecursionError:
@@ -436,16 +497,33 @@ class ShapeCompiler:
         prologue = "    r = (k >> 15) & 2097151\n    c = k & 32767\n" if gen.uses_rc else ""
         cells = ", ".join(gen.cells)
         ranges = ", ".join(gen.ranges)
-        source = (
-            f"def _value(k):\n{prologue}    return {top}\n"
-            f"def _deps(k):\n{prologue}"
-            f"    return ({cells}{',' if gen.cells else ''}), ({ranges}{',' if gen.ranges else ''})\n"
-        )
+        source = f"def _value(k, p):\n{prologue}    return {top}\n"
+        if gen.cells or gen.ranges:
+            source += (
+                f"def _deps(k):\n{prologue}"
+                f"    return ({cells}{',' if gen.cells else ''}), ({ranges}{',' if gen.ranges else ''})\n"
+            )
         scope: dict[str, Any] = {}
         try:
             exec(compile(source, "<formula>", "exec"), self.env, scope)  # noqa: S102
         except (SyntaxError, RecursionError, MemoryError) as exc:
             return CompiledShape(None, None, False, False, f"cannot compile formula: {exc}", source)
+        deps = scope.get("_deps")
+        const_cells: tuple[int, ...] = ()
+        const_ranges: tuple[tuple[int, int, int, int, int], ...] = ()
+        if deps is not None and not re.search(r"\b[krc]\b", cells + " " + ranges):
+            const_cells, const_ranges = deps(0)
+            deps = None
         return CompiledShape(
-            scope["_value"], scope["_deps"], gen.volatile, gen.dynamic, None, source
+            scope["_value"],
+            deps,
+            gen.volatile,
+            gen.dynamic,
+            None,
+            source,
+            tuple(gen.param_sheets),
+            tuple(gen.cell_slots),
+            tuple(gen.area_slots),
+            const_cells,
+            const_ranges,
         )

@@ -117,15 +117,17 @@ _MONTHS: Final = {
 }
 _MON: Final = "(?P<mon>" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + ")"
 _TIME_RE: Final = re.compile(
-    r"(?P<h>[0-9]{1,2})(?::(?P<mi>[0-9]{1,2})(?::(?P<s>[0-9]{1,2}(?:\.[0-9]*)?))?)?"
-    r"\s*(?P<ampm>[aApP][mM]?)?"
+    r"(?P<fields>[0-9]+(?::[0-9]+){1,2})(?P<frac>\.[0-9]*)?\s*(?P<ampm>[aApP][mM]?)?"
+    r"|(?P<hour>[0-9]{1,2})\s*(?P<ampm2>[aApP][mM]?)"
 )
 _DATE_RES: Final = [
     re.compile(r"(?P<y>[0-9]{4})[-/](?P<m>[0-9]{1,2})[-/](?P<d>[0-9]{1,2})"),
     re.compile(r"(?P<m>[0-9]{1,2})[-/](?P<d>[0-9]{1,2})(?:[-/](?P<y>[0-9]{1,4}))?"),
-    re.compile(rf"(?P<d>[0-9]{{1,2}})[-/ ]{_MON}\.?(?:[-/ ,]+(?P<y>[0-9]{{1,4}}))?", re.I),
-    re.compile(rf"{_MON}\.?[-/ ](?P<d>[0-9]{{1,2}})(?:(?:,\s*|[-/ ])(?P<y>[0-9]{{1,4}}))?", re.I),
-    re.compile(rf"{_MON}\.?[-/ ](?P<y>[0-9]{{4}})", re.I),
+    re.compile(rf"(?P<d>[0-9]{{1,2}})[-/ ]{_MON}\.?(?:[-/ ,]+(?P<y>[0-9]{{1,4}}))?", re.IGNORECASE),
+    re.compile(
+        rf"{_MON}\.?[-/ ](?P<d>[0-9]{{1,2}})(?:(?:,\s*|[-/ ])(?P<y>[0-9]{{1,4}}))?", re.IGNORECASE
+    ),
+    re.compile(rf"{_MON}\.?[-/ ](?P<y>[0-9]{{4}})", re.IGNORECASE),
 ]
 
 
@@ -139,20 +141,49 @@ def _year(text: str | None) -> int:
 
 
 def _parse_time(text: str) -> float | None:
+    """A time of day as Excel reads it: h:m, h:m:s, m:s.f, with AM/PM.
+
+    Fields before the last must be a valid hour (0-23) and minute (0-59); the
+    last field may run up to 9999 ("0:59:99" is 1:00:39).
+    """
     m = _TIME_RE.fullmatch(text.strip())
-    if m is None or (m["mi"] is None and m["ampm"] is None):
+    if m is None:
         return None
-    h = int(m["h"])
-    mi = int(m["mi"] or 0)
-    s = float(m["s"] or 0)
-    if m["ampm"]:
-        if not 0 <= h <= 12:
+    if m["hour"] is not None:
+        h = int(m["hour"])
+        if h > 12:
             return None
-        pm = m["ampm"][0] in "pP"
-        h = h % 12 + (12 if pm else 0)
-    if mi >= 60 or s >= 60:
+        pm = m["ampm2"][0] in "pP"
+        return ((h % 12) + (12 if pm else 0)) / 24.0
+    fields = [int(f) for f in m["fields"].split(":")]
+    frac = m["frac"]
+    if frac == ".":
+        frac = None  # "23:59." reads as 23:59
+    ampm = m["ampm"]
+    if fields[-1] >= 10000:
         return None
-    return (h * 3600 + mi * 60 + s) / 86400.0
+    if frac is not None and len(fields) == 2:
+        minutes, seconds = fields
+        if minutes > 59:
+            return None
+        total = minutes * 60 + seconds + float(frac)
+        hours = 0
+    else:
+        hours = fields[0]
+        if len(fields) == 3:
+            if fields[1] > 59 or hours > 23:
+                return None
+            total = fields[1] * 60 + fields[2] + (float(frac) if frac else 0.0)
+        else:
+            if hours > 23:
+                return None
+            total = fields[1] * 60.0
+    if ampm:
+        if not 0 <= hours <= 12:
+            return None
+        pm = ampm[0] in "pP"
+        hours = hours % 12 + (12 if pm else 0)
+    return (hours * 3600 + total) / 86400.0
 
 
 def _parse_date(text: str) -> int | None:
@@ -163,6 +194,8 @@ def _parse_date(text: str) -> int | None:
         g = m.groupdict()
         month = _MONTHS[g["mon"].lower()] if g.get("mon") else int(g["m"])
         day = int(g["d"]) if g.get("d") else 1
+        if month > 12 and day <= 12 and not g.get("mon"):
+            month, day = day, month  # day/month order, when month/day cannot be
         year = _year(g.get("y"))
         if not (1 <= month <= 12 and 1 <= day <= 31):
             return None

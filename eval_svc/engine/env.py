@@ -28,7 +28,9 @@ from eval_svc.engine.runtime import (
     as_array,
     intersect,
     lift,
+    op_add_final,
     op_eq,
+    op_sub_final,
     scalar,
     to_bool,
     to_number,
@@ -37,6 +39,14 @@ from eval_svc.engine.runtime import (
 )
 
 __all__ = ["base_env"]
+
+
+def _fill(x: Any) -> Any:
+    return 0.0 if x is None else x
+
+
+def _fill_text(x: Any) -> Any:
+    return "" if x is None else x
 
 
 def _cond(x: Any) -> Any:
@@ -127,21 +137,21 @@ def _choose(index: Any, options: Sequence[Callable[[], Any]]) -> Any:
     index = as_array(index)
     if type(index) is not Array:
         i = _index_of(index, len(options))
-        if type(i) is XlError:
+        if isinstance(i, XlError):
             return i
-        return options[i - 1]()  # type: ignore[operator]
+        return options[i - 1]()
     values: dict[int, Any] = {}
     out = []
     for r, row in enumerate(index.rows):
         new = []
         for c, v in enumerate(row):
             i = _index_of(v, len(options))
-            if type(i) is XlError:
+            if isinstance(i, XlError):
                 new.append(i)
                 continue
             if i not in values:
-                values[i] = as_array(options[i - 1]())  # type: ignore[index]
-            new.append(_at(values[i], r, c))  # type: ignore[index]
+                values[i] = as_array(options[i - 1]())
+            new.append(_at(values[i], r, c))
         out.append(new)
     return Array(out)
 
@@ -164,6 +174,8 @@ def _ifs(parts: Sequence[Callable[[], Any]]) -> Any:
 def _switch_one(value: Any, parts: Sequence[Callable[[], Any]], has_default: bool) -> Any:
     if type(value) is XlError:
         return value
+    if value is None:
+        value = 0.0  # an empty cell matches 0, not "" or FALSE
     pairs = len(parts) - (1 if has_default else 0)
     for i in range(0, pairs, 2):
         candidate = parts[i]()
@@ -171,6 +183,8 @@ def _switch_one(value: Any, parts: Sequence[Callable[[], Any]], has_default: boo
             candidate = candidate.first()
         if type(candidate) is XlError:
             return candidate
+        if candidate is None:
+            candidate = 0.0
         eq = op_eq(value, candidate)
         if eq is True:
             return parts[i + 1]()
@@ -224,15 +238,24 @@ def _isect_op(a: Any, b: Any) -> Any:
         return a
     if type(b) is XlError:
         return b
-    if type(a) is not Ref or type(b) is not Ref:
-        return VALUE
-    if a.sheet != b.sheet:
+    left = a.refs if type(a) is MultiRef else [a]
+    right = b.refs if type(b) is MultiRef else [b]
+    out: list[Ref] = []
+    for x in left:
+        for y in right:
+            if type(x) is not Ref or type(y) is not Ref:
+                return VALUE
+            if x.sheet != y.sheet:
+                continue
+            r1, c1 = max(x.r1, y.r1), max(x.c1, y.c1)
+            r2, c2 = min(x.r2, y.r2), min(x.c2, y.c2)
+            if r1 <= r2 and c1 <= c2:
+                out.append(Ref(x.book, x.sheet, r1, c1, r2, c2, x.dynamic or y.dynamic))
+    if not out:
         return NULL
-    r1, c1 = max(a.r1, b.r1), max(a.c1, b.c1)
-    r2, c2 = min(a.r2, b.r2), min(a.c2, b.c2)
-    if r1 > r2 or c1 > c2:
-        return NULL
-    return Ref(a.book, a.sheet, r1, c1, r2, c2, a.dynamic or b.dynamic)
+    if len(out) == 1:
+        return out[0]
+    return MultiRef(out)
 
 
 def _union_op(a: Any, b: Any) -> Any:
@@ -249,10 +272,27 @@ def _union_op(a: Any, b: Any) -> Any:
     return MultiRef(refs)
 
 
+def make_range_from_keys(book: Any) -> Callable[[int, int], Ref]:
+    """``_rngk(k1, k2)``: the area between two corner keys (in either order)."""
+
+    def rngk(k1: int, k2: int) -> Ref:
+        r1, c1 = (k1 >> 15) & 0x1FFFFF, k1 & 0x7FFF
+        r2, c2 = (k2 >> 15) & 0x1FFFFF, k2 & 0x7FFF
+        if r1 > r2:
+            r1, r2 = r2, r1
+        if c1 > c2:
+            c1, c2 = c2, c1
+        return Ref(book, k1 >> 36, r1, c1, r2, c2)
+
+    return rngk
+
+
 def base_env() -> dict[str, Any]:
     env: dict[str, Any] = {
         "XlError": XlError,
         "_cond": _cond,
+        "_fill": _fill,
+        "_fill_text": _fill_text,
         "_if_a": _if_a,
         "_iserror_v": _iserror_v,
         "_isna_v": _isna_v,
@@ -272,9 +312,23 @@ def base_env() -> dict[str, Any]:
         "_topa": top_array,
         "_Lambda": Lambda,
         "_OMIT": OMITTED,
+        "_add_final": op_add_final,
+        "_sub_final": op_sub_final,
     }
-    names = {"+": "add", "-": "sub", "*": "mul", "/": "div", "^": "pow", "&": "concat",
-             "=": "eq", "<>": "ne", "<": "lt", "<=": "le", ">": "gt", ">=": "ge"}
+    names = {
+        "+": "add",
+        "-": "sub",
+        "*": "mul",
+        "/": "div",
+        "^": "pow",
+        "&": "concat",
+        "=": "eq",
+        "<>": "ne",
+        "<": "lt",
+        "<=": "le",
+        ">": "gt",
+        ">=": "ge",
+    }
     for op, name in names.items():
         env[f"_{name}"] = BINARY_OPS[op]
         env[f"_{name}_a"] = BINARY_OPS_ARRAY[op]

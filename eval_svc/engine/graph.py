@@ -6,15 +6,24 @@ cells deep, far beyond Python's recursion limit.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+
+Tick = Callable[[int], None]
+
+
+def _nothing(done: int) -> None:
+    pass
+
 
 __all__ = ["dependents_of", "evaluation_plan", "strongly_connected"]
 
 
-def dependents_of(precedents: Sequence[Sequence[int]]) -> list[list[int]]:
-    """Reverse edges: for each node, the nodes that read it."""
+def dependents_of(precedents: Sequence[Sequence[int]], tick: Tick = _nothing) -> list[list[int]]:
+    """Reverse edges: for each node, the nodes that read it. ``tick(i)`` every 4096 nodes."""
     dependents: list[list[int]] = [[] for _ in range(len(precedents))]
     for i, precs in enumerate(precedents):
+        if not i & 4095:
+            tick(i)
         for p in precs:
             dependents[p].append(i)
     return dependents
@@ -67,8 +76,7 @@ def strongly_connected(
             work.pop()
             if work:
                 parent = work[-1][0]
-                if low[v] < low[parent]:
-                    low[parent] = low[v]
+                low[parent] = min(low[parent], low[v])
             if low[v] == index[v]:
                 comp: list[int] = []
                 while True:
@@ -83,7 +91,9 @@ def strongly_connected(
 
 
 def evaluation_plan(
-    precedents: Sequence[Sequence[int]], dependents: Sequence[Sequence[int]]
+    precedents: Sequence[Sequence[int]],
+    dependents: Sequence[Sequence[int]],
+    tick: Tick = _nothing,
 ) -> tuple[list[int], list[list[int]]]:
     """An order to compute nodes in, and the cycles.
 
@@ -94,7 +104,9 @@ def evaluation_plan(
     n = len(precedents)
     indegree = [len(p) for p in precedents]
     plan = [i for i in range(n) if indegree[i] == 0]
-    for i in plan:  # the list grows while we walk it
+    for position, i in enumerate(plan):  # the list grows while we walk it
+        if not position & 4095:
+            tick(position)
         for d in dependents[i]:
             indegree[d] -= 1
             if indegree[d] == 0:

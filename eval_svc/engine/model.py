@@ -10,6 +10,7 @@ that depend on changed inputs, in plan order.
 from __future__ import annotations
 
 import bisect
+import operator
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -17,9 +18,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from calcwire.formula import (
-    FormulaSyntaxError,
     MAX_COL,
     MAX_ROW,
+    FormulaSyntaxError,
     Token,
     TokenKind,
     parse_range,
@@ -32,11 +33,11 @@ from eval_svc.engine import dates
 from eval_svc.engine.ast import Area, CellRef
 from eval_svc.engine.book import Book
 from eval_svc.engine.compiler import CompiledShape, ShapeCompiler, is_special
-from eval_svc.engine.env import base_env
+from eval_svc.engine.env import base_env, make_range_from_keys
 from eval_svc.engine.errors import EngineError, ReferenceNotFound
 from eval_svc.engine.functions import FUNCTIONS
 from eval_svc.engine.functions.fallback import has_fallback
-from eval_svc.engine.parser import parse_formula, split_prefix
+from eval_svc.engine.parser import count_slots, parse_formula, split_prefix
 from eval_svc.engine.results import CellResult, CellStatus
 from eval_svc.engine.runtime import (
     ROW_SHIFT,
@@ -47,13 +48,20 @@ from eval_svc.engine.runtime import (
     cell_key,
     to_array,
 )
+from eval_svc.engine.templates import SplitError, split_references
 
 __all__ = ["CompiledModel", "Progress", "compile_workbook"]
 
 Progress = Callable[[str, int, int], None]
 
-_NORMAL, _ARRAY, _TABLE, _BROKEN = 0, 1, 2, 3
-_PROGRESS_EVERY = 2048
+_NORMAL, _ARRAY, _TABLE, _BROKEN, _RANGE = 0, 1, 2, 3, 4
+_PROGRESS_EVERY = 256  # nodes between looks at the clock (reports are at most every 50 ms)
+# A range holding this many formula cells becomes one graph node of its own, so
+# that its many readers do not each carry every cell as a precedent.
+_RANGE_NODE_MIN = 16
+
+
+_row_col = operator.attrgetter("row", "col")
 
 
 def _is_function(name: str) -> bool:
@@ -105,12 +113,13 @@ class CompiledModel:
     def __init__(self, workbook: Workbook, progress: Progress | None = None) -> None:
         self._workbook = workbook
         self._calc = workbook.calc
-        dates.use_1904(workbook.date1904)
+        self._apply_locale()
         self._book = book = Book(workbook, _is_function)
         self._values = book.values
         env = base_env()
         env["_g"] = book.values.get
         env["_rng"] = book.ref
+        env["_rngk"] = make_range_from_keys(book)
         env["_cref"] = book.cell_ref
         self._env = env
         self._context = Context(self)
@@ -118,12 +127,14 @@ class CompiledModel:
         self._compiler = ShapeCompiler(env)
         self._shapes: list[CompiledShape] = []
         self._shape_index: dict[tuple[int, bool, str], int] = {}
+        self._template_index: dict[tuple[int, bool, str], int] = {}
 
         # Formula nodes, in sheet order then row-major.
         self._keys: list[int] = []
         self._formulas: list[str] = []
         self._kinds = bytearray()
-        self._fns: list[Callable[[int], Any] | None] = []
+        self._fns: list[Callable[[int, tuple[int, ...]], Any] | None] = []
+        self._params: list[tuple[int, ...]] = []
         self._shape_of: list[int] = []
         self._cached: list[CellValue] = []
         self._reasons: dict[int, str] = {}
@@ -133,6 +144,8 @@ class CompiledModel:
         self._provider: dict[int, int] = {}
         self._progress = progress
         self._last_progress = 0.0
+        self._position = 0
+        self._guarded = False
 
         self._load_nodes(workbook)
         self._build_graph()
@@ -143,7 +156,16 @@ class CompiledModel:
         self._overridden: set[int] = set()
         self._cycle_members: set[int] | None = None
         self._stack: list[int] = []
-        self._readers: tuple[dict[int, list[int]], list[list[tuple[int, int, int, int, int]]]] | None = None
+        self._readers: (
+            tuple[dict[int, list[int]], list[list[tuple[int, int, int, int, int]]]] | None
+        ) = None
+
+    def _apply_locale(self) -> None:
+        """Workbook-wide conventions the functions follow (one calculation runs at a time)."""
+        from eval_svc.engine.functions.text import use_mac_charset
+
+        dates.use_1904(self._workbook.date1904)
+        use_mac_charset("macintosh" in (self._workbook.application or "").lower())
 
     # -- progress -------------------------------------------------------------
 
@@ -162,9 +184,8 @@ class CompiledModel:
         total = sum(1 for s in workbook.sheets for c in s.cells if c.formula is not None)
         done = 0
         for s, sheet in enumerate(workbook.sheets):
-            cells = sorted(
-                (c for c in sheet.cells if c.formula is not None), key=lambda c: (c.row, c.col)
-            )
+            cells = [c for c in sheet.cells if c.formula is not None]
+            cells.sort(key=_row_col)
             base = s << SHEET_SHIFT
             for cell in cells:
                 done += 1
@@ -195,9 +216,10 @@ class CompiledModel:
                         rb = base | (r << ROW_SHIFT)
                         for c in range(c1, c2 + 1):
                             self._provider.setdefault(rb | c, i)
-                shape = self._shape_for(s, cell.row, cell.col, formula, array)
+                shape, params = self._template_for(s, cell.row, cell.col, formula, array)
                 compiled = self._shapes[shape]
                 self._shape_of.append(shape)
+                self._params.append(params)
                 if compiled.unsupported is not None:
                     self._kinds.append(_BROKEN)
                     self._fns.append(None)
@@ -212,6 +234,7 @@ class CompiledModel:
         base = s << SHEET_SHIFT
         self._shape_of.append(-1)
         self._fns.append(None)
+        self._params.append(())
         try:
             r1, c1, r2, c2 = parse_range(dt_.ref)
         except ValueError:
@@ -229,9 +252,22 @@ class CompiledModel:
             return base | (r << ROW_SHIFT) | c
 
         table = _Table(
-            s, r1, c1, r2, c2, dt_.two_dimensional, dt_.row_input, input_key(dt_.r1), input_key(dt_.r2)
+            s,
+            r1,
+            c1,
+            r2,
+            c2,
+            dt_.two_dimensional,
+            dt_.row_input,
+            input_key(dt_.r1),
+            input_key(dt_.r2),
         )
-        if r1 < 2 or c1 < 2 or table.input1 is None or (table.two_dimensional and table.input2 is None):
+        if (
+            r1 < 2
+            or c1 < 2
+            or table.input1 is None
+            or (table.two_dimensional and table.input2 is None)
+        ):
             self._kinds.append(_BROKEN)
             self._reasons[i] = "data table without its input cells"
             return
@@ -241,6 +277,50 @@ class CompiledModel:
             rb = base | (r << ROW_SHIFT)
             for c in range(c1, c2 + 1):
                 self._provider.setdefault(rb | c, i)
+
+    def _template_for(
+        self, sheet: int, row: int, col: int, formula: str, array: bool
+    ) -> tuple[int, tuple[int, ...]]:
+        """The compiled template of a formula and this cell's reference keys.
+
+        Formulas with the same skeleton (text without its references) share
+        a template; a formula whose references the splitter and the parser
+        count differently is compiled on its own (shape_for).
+        """
+        try:
+            skeleton, corners = split_references(formula)
+        except SplitError:
+            return self._shape_for(sheet, row, col, formula, array), ()
+        key = (sheet, array, skeleton)
+        index = self._template_index.get(key)
+        if index is None:
+            index = self._make_template(sheet, row, col, formula, array, len(corners))
+            self._template_index[key] = index
+        if index < 0:
+            return self._shape_for(sheet, row, col, formula, array), ()
+        if self._shapes[index].unsupported is not None:
+            return index, ()
+        sheets = self._shapes[index].param_sheets
+        if len(sheets) != len(corners):
+            return self._shape_for(sheet, row, col, formula, array), ()
+        return index, tuple([(s << SHEET_SHIFT) | rc for s, rc in zip(sheets, corners)])
+
+    def _make_template(
+        self, sheet: int, row: int, col: int, formula: str, array: bool, nparams: int
+    ) -> int:
+        """Compile a template from one formula; -1 when its slots disagree with the splitter."""
+        try:
+            node = parse_formula(formula, row, col, sheet, self._book, slots=True)
+        except (FormulaSyntaxError, ValueError, RecursionError):
+            return -1  # compiled (and reported) on its own
+        if count_slots(node) != nparams:
+            return -1
+        compiled = self._compiler.compile(node, sheet, array, nparams)
+        if compiled.unsupported is None and len(compiled.param_sheets) != nparams:
+            return -1
+        index = len(self._shapes)
+        self._shapes.append(compiled)
+        return index
 
     def _shape_for(self, sheet: int, row: int, col: int, formula: str, array: bool) -> int:
         key = (sheet, array, shape_key(formula, row, col))
@@ -262,7 +342,9 @@ class CompiledModel:
 
     # -- the graph ---------------------------------------------------------------------
 
-    def _node_deps(self, i: int) -> tuple[tuple[int, ...], tuple[tuple[int, int, int, int, int], ...]]:
+    def _node_deps(
+        self, i: int
+    ) -> tuple[tuple[int, ...], tuple[tuple[int, int, int, int, int], ...]]:
         kind = self._kinds[i]
         if kind == _TABLE:
             t = self._tables[i]
@@ -273,17 +355,40 @@ class CompiledModel:
         shape = self._shape_of[i]
         if shape < 0:
             return (), ()
-        deps = self._shapes[shape].deps
-        if deps is None:
-            return (), ()
-        return deps(self._keys[i])
+        compiled = self._shapes[shape]
+        k = self._keys[i]
+        cells: tuple[int, ...] = compiled.const_cells
+        ranges: tuple[tuple[int, int, int, int, int], ...] = compiled.const_ranges
+        if compiled.deps is not None:
+            cells, ranges = compiled.deps(k)
+        p = self._params[i]
+        if p:
+            if compiled.cell_slots:
+                cells = cells + tuple([p[j] for j in compiled.cell_slots])
+            if compiled.area_slots:
+                extra = []
+                for j in compiled.area_slots:
+                    k1, k2 = p[j], p[j + 1]
+                    extra.append(
+                        (
+                            k1 >> SHEET_SHIFT,
+                            (k1 >> ROW_SHIFT) & 0x1FFFFF,
+                            k1 & 0x7FFF,
+                            (k2 >> ROW_SHIFT) & 0x1FFFFF,
+                            k2 & 0x7FFF,
+                        )
+                    )
+                ranges = ranges + tuple(extra)
+        return cells, ranges
 
     def _build_graph(self) -> None:
         n = len(self._keys)
         provider = self._provider
         # Column index of formula-provided cells: sheet -> col -> (rows, nodes), sorted by row.
         columns: dict[int, dict[int, tuple[list[int], list[int]]]] = {}
-        for key in sorted(provider):
+        for count, key in enumerate(sorted(provider)):
+            if not count & 4095:
+                self._report("graph", 0, n)
             s, r, c = key >> SHEET_SHIFT, (key >> ROW_SHIFT) & 0x1FFFFF, key & 0x7FFF
             rows, nodes = columns.setdefault(s, {}).setdefault(c, ([], []))
             rows.append(r)
@@ -291,34 +396,101 @@ class CompiledModel:
         self._columns = columns
         range_cache: dict[tuple[int, int, int, int, int], tuple[int, ...]] = {}
         precedents: list[tuple[int, ...]] = []
+        virtual: list[tuple[int, ...]] = []
+        # Readers of constant cells and of ranges of the template fast path, kept for
+        # what-if; the other nodes (and names' references) are indexed on first use.
+        cell_readers: dict[int, list[int]] = {}
+        range_readers: list[tuple[tuple[int, int, int, int, int], int]] = []
+        slow: list[int] = []
         kinds = self._kinds
+        shapes = self._shapes
+        shape_of = self._shape_of
+        params = self._params
+        get_provider = provider.get
+        nodes_in = self._nodes_in
         for i in range(n):
             if i % _PROGRESS_EVERY == 0:
                 self._report("graph", i, n)
-            if kinds[i] == _BROKEN and self._shape_of[i] >= 0 and self._shapes[self._shape_of[i]].deps is None:
-                precedents.append(())
-                continue
-            cells, ranges = self._node_deps(i)
-            precs: list[int] = []
-            for key in cells:
-                p = provider.get(key)
-                if p is not None:
-                    precs.append(p)
-            for rng in ranges:
-                found = range_cache.get(rng)
-                if found is None:
-                    found = self._nodes_in(rng)
-                    range_cache[rng] = found
-                precs.extend(found)
+            shape = shape_of[i]
+            compiled = shapes[shape] if shape >= 0 else None
+            if compiled is not None and compiled.deps is None:
+                # the common case: everything read is in the cell's slots
+                p = params[i]
+                precs = []
+                for j in compiled.cell_slots:
+                    key = p[j]
+                    q = get_provider(key)
+                    if q is not None:
+                        precs.append(q)
+                    else:  # a constant cell: remember who reads it, for what-if
+                        found_readers = cell_readers.get(key)
+                        if found_readers is None:
+                            cell_readers[key] = [i]
+                        else:
+                            found_readers.append(i)
+                if compiled.const_cells or compiled.const_ranges:  # references inside names
+                    for key in compiled.const_cells:
+                        q = get_provider(key)
+                        if q is not None:
+                            precs.append(q)
+                    for rng in compiled.const_ranges:
+                        found = range_cache.get(rng)
+                        if found is None:
+                            found = range_cache[rng] = self._range_precedents(
+                                nodes_in(rng), n, virtual
+                            )
+                        precs.extend(found)
+                for j in compiled.area_slots:
+                    k1, k2 = p[j], p[j + 1]
+                    rng = (
+                        k1 >> SHEET_SHIFT,
+                        (k1 >> ROW_SHIFT) & 0x1FFFFF,
+                        k1 & 0x7FFF,
+                        (k2 >> ROW_SHIFT) & 0x1FFFFF,
+                        k2 & 0x7FFF,
+                    )
+                    range_readers.append((rng, i))
+                    found = range_cache.get(rng)
+                    if found is None:
+                        found = range_cache[rng] = self._range_precedents(nodes_in(rng), n, virtual)
+                    precs.extend(found)
+            else:
+                slow.append(i)
+                cells, ranges = self._node_deps(i)
+                precs = []
+                for key in cells:
+                    q = get_provider(key)
+                    if q is not None:
+                        precs.append(q)
+                for rng in ranges:
+                    found = range_cache.get(rng)
+                    if found is None:
+                        found = range_cache[rng] = self._range_precedents(nodes_in(rng), n, virtual)
+                    precs.extend(found)
             if i in self._arrays or i in self._tables:
-                precs = [p for p in precs if p != i]
+                precs = [q for q in precs if q != i]
             precedents.append(tuple(precs))
         self._report("graph", n, n, force=True)
+        self._n_real = n
+        self._partial_readers = (cell_readers, range_readers, slow)
+        for range_nodes in virtual:
+            precedents.append(range_nodes)
+            self._keys.append(self._keys[range_nodes[0]])
+            self._formulas.append("")
+            self._cached.append(None)
+            self._kinds.append(_RANGE)
+            self._fns.append(None)
+            self._params.append(())
+            self._shape_of.append(-1)
+        n = len(self._keys)
         from eval_svc.engine.graph import dependents_of, evaluation_plan
 
+        def tick(done: int) -> None:
+            self._report("graph", done, n)
+
         self._precedents = precedents
-        self._dependents = dependents_of(precedents)
-        self._plan, self._cycles = evaluation_plan(precedents, self._dependents)
+        self._dependents = dependents_of(precedents, tick)
+        self._plan, self._cycles = evaluation_plan(precedents, self._dependents, tick)
         self._rank = [0] * n
         self._group_of: dict[int, int] = {}
         for pos, i in enumerate(self._plan):
@@ -336,19 +508,35 @@ class CompiledModel:
             if sh >= 0 and (shapes[sh].volatile or shapes[sh].dynamic):
                 volatile[i] = 1
         self._self_volatile = [i for i in range(n) if volatile[i]]
-        for i in self._order():
+        for done, i in enumerate(self._order()):
+            if not done & 4095:
+                self._report("graph", done, n)
             if not volatile[i]:
-                for p in precedents[i]:
-                    if volatile[p]:
+                for q in precedents[i]:
+                    if volatile[q]:
                         volatile[i] = 1
                         break
             if kinds[i] != _BROKEN:
-                for p in precedents[i]:
-                    if kinds[p] == _BROKEN:
+                for q in precedents[i]:
+                    if kinds[q] == _BROKEN:
                         kinds[i] = _BROKEN
-                        self._reasons[i] = f"depends on not computable {self._book.address(self._keys[p])}"
+                        self._reasons[i] = self._cause(q, "not computable", self._reasons)
                         break
         self._volatile = volatile
+
+    def _range_precedents(
+        self, nodes: tuple[int, ...], n_real: int, virtual: list[tuple[int, ...]]
+    ) -> tuple[int, ...]:
+        if len(nodes) < _RANGE_NODE_MIN:
+            return nodes
+        virtual.append(nodes)
+        return (n_real + len(virtual) - 1,)
+
+    def _cause(self, p: int, what: str, reasons: dict[int, str]) -> str:
+        """Why a cell reading node p is not computed; a range node passes on its cell's reason."""
+        if p >= self._n_real:
+            return reasons.get(p) or self._reasons.get(p) or f"depends on {what} cells"
+        return f"depends on {what} {self._book.address(self._keys[p])}"
 
     def _order(self) -> Iterable[int]:
         for i in self._plan:
@@ -397,14 +585,14 @@ class CompiledModel:
         kind = self._kinds[i]
         k = self._keys[i]
         if kind == _NORMAL:
-            self._values[k] = self._fns[i](k)  # type: ignore[misc]
+            self._values[k] = self._fns[i](k, self._params[i])  # type: ignore[misc]
         elif kind == _ARRAY:
             self._eval_array(i, k)
         elif kind == _TABLE:
             self._eval_table(i)
 
     def _eval_array(self, i: int, k: int) -> None:
-        result = self._fns[i](k)  # type: ignore[misc]
+        result = self._fns[i](k, self._params[i])  # type: ignore[misc]
         rows = to_array(result).rows
         s, r1, c1, r2, c2, dynamic = self._arrays[i]
         nr, nc = len(rows), len(rows[0])
@@ -447,7 +635,16 @@ class CompiledModel:
             st = self._state[i]
             if st == 0:
                 if self._kinds[i] != _BROKEN and i not in self._overridden:
-                    self._eval_guarded(i)
+                    if self._guarded:
+                        self._eval_guarded(i)
+                    else:
+                        # Read through OFFSET/INDIRECT before its turn: whatever that
+                        # cell reads must be computed first too, so read guarded.
+                        self._guard(True)
+                        try:
+                            self._eval_guarded(i)
+                        finally:
+                            self._guard(False)
             elif st == 1:
                 self._cycle_hit(i, key)
         return self._values.get(key)
@@ -464,9 +661,11 @@ class CompiledModel:
                 return
 
     def _guard(self, on: bool) -> None:
+        self._guarded = on
         get = self._guarded_get if on else self._values.get
         self._env["_g"] = get
         self._book.get = get
+        self._book.memo = None if on else {}
 
     def _eval_cycle(self, group: list[int]) -> None:
         state = self._state
@@ -521,7 +720,7 @@ class CompiledModel:
         """Recompute every formula cell (a full calculation) and return one result per formula cell."""
         if progress is not None:
             self._progress = progress
-        dates.use_1904(self._workbook.date1904)
+        self._apply_locale()
         n = len(self._keys)
         self._state = state = bytearray(n)
         self._failed = {}
@@ -530,15 +729,18 @@ class CompiledModel:
         values = self._values
         keys = self._keys
         fns = self._fns
+        params = self._params
         kinds = self._kinds
         cycles = self._cycles
         self._book.dyn_get = self._guarded_get
+        self._book.new_epoch()
         old_limit = sys.getrecursionlimit()
         sys.setrecursionlimit(max(old_limit, 20000))
         done = 0
         try:
             for i in self._plan:
                 done += 1
+                self._position = done
                 if done % _PROGRESS_EVERY == 0:
                     self._report("computing", done, len(self._plan))
                 if i < 0:
@@ -551,7 +753,7 @@ class CompiledModel:
                 k = keys[i]
                 try:
                     if kind == 0:
-                        values[k] = fns[i](k)  # type: ignore[misc]
+                        values[k] = fns[i](k, params[i])  # type: ignore[misc]
                     elif kind != _BROKEN:
                         self._eval(i)
                 except Exception as exc:  # noqa: BLE001 - a formula must never crash the model
@@ -591,8 +793,8 @@ class CompiledModel:
                     if sp:
                         status[i] = sp
                         what = "not computable" if sp == 1 else "circular"
-                        reasons[i] = f"depends on {what} {self._book.address(self._keys[p])}"
-                        if sp == 2:
+                        reasons[i] = self._cause(p, what, reasons)
+                        if sp == 2 and i < self._n_real:
                             self._set_circular_value(i)
                         break
         else:
@@ -603,12 +805,17 @@ class CompiledModel:
         values = self._values
         out: list[CellResult] = []
         volatile = self._volatile
-        for i, k in enumerate(self._keys):
+        for i in range(self._n_real):
+            if not i & 1023:
+                self._report("computing", i, self._n_real)
+            k = self._keys[i]
             st = status[i]
             s, r, c = k >> SHEET_SHIFT, (k >> ROW_SHIFT) & 0x1FFFFF, k & 0x7FFF
             if st == 1:
                 reason = reasons.get(i) or self._reasons.get(i) or "not computable"
-                out.append(CellResult(names[s], r, c, None, "not_computable", reason, bool(volatile[i])))
+                out.append(
+                    CellResult(names[s], r, c, None, "not_computable", reason, bool(volatile[i]))
+                )
                 continue
             v = values.get(k)
             if type(v) is int:
@@ -619,14 +826,35 @@ class CompiledModel:
 
     # -- incremental recalculation ---------------------------------------------------------
 
-    def _reader_index(self) -> tuple[dict[int, list[int]], list[list[tuple[int, int, int, int, int]]]]:
-        """Which formula nodes read each constant cell or range (built on first use)."""
+    def _reader_index(
+        self,
+    ) -> tuple[dict[int, list[int]], list[list[tuple[int, int, int, int, int]]]]:
+        """Which formula nodes read each constant cell or range (completed on first use)."""
         if self._readers is None:
-            cell_readers: dict[int, list[int]] = {}
+            cell_readers, fast_ranges, slow = self._partial_readers
             range_readers: list[list[tuple[int, int, int, int, int]]] = [
                 [] for _ in self._book.sheet_names
             ]
-            for i in range(len(self._keys)):
+            for (s, r1, c1, r2, c2), i in fast_ranges:
+                range_readers[s].append((min(r1, r2), min(c1, c2), max(r1, r2), max(c1, c2), i))
+            with_names = {
+                index
+                for index, compiled in enumerate(self._shapes)
+                if compiled.deps is None and (compiled.const_cells or compiled.const_ranges)
+            }
+            if with_names:
+                shapes, shape_of = self._shapes, self._shape_of
+                for i in range(self._n_real):
+                    if shape_of[i] not in with_names:
+                        continue
+                    compiled = shapes[shape_of[i]]
+                    for key in compiled.const_cells:
+                        cell_readers.setdefault(key, []).append(i)
+                    for s, r1, c1, r2, c2 in compiled.const_ranges:
+                        range_readers[s].append(
+                            (min(r1, r2), min(c1, c2), max(r1, r2), max(c1, c2), i)
+                        )
+            for i in slow:
                 cells, ranges = self._node_deps(i)
                 for key in cells:
                     cell_readers.setdefault(key, []).append(i)
@@ -697,16 +925,24 @@ class CompiledModel:
         base = t.sheet << SHEET_SHIFT
         inputs = [k for k in (t.input1, t.input2) if k is not None]
         seeds: set[int] = set()
+        input_nodes: set[int] = set()
         for k in inputs:
             seeds |= self._readers_of(k)
-            j = self._provider.get(k)
-            if j is not None:
-                seeds.add(j)
+            j = self._node_of_key.get(k)
+            if (
+                j is not None
+            ):  # an input cell holding a formula: its value is replaced, not computed
+                input_nodes.add(j)
+                seeds.update(self._dependents[j])
         affected = [
-            j for j in self._affected(seeds, self._rank[i]) if j not in self._tables
+            j
+            for j in self._affected(seeds, self._rank[i])
+            if j not in self._tables and j not in input_nodes
         ]
         touched = [k for k in inputs]
         for j in affected:
+            if j >= self._n_real:
+                continue
             touched.append(self._keys[j])
             if j in self._arrays:
                 s, r1, c1, r2, c2, _ = self._arrays[j]
@@ -719,26 +955,31 @@ class CompiledModel:
         def key(r: int, c: int) -> int:
             return base | (r << ROW_SHIFT) | c
 
+        # Header values are read once: they may themselves depend on the input cells.
+        row_head = {c: values.get(key(t.r1 - 1, c)) for c in range(t.c1, t.c2 + 1)}
+        col_head = {r: values.get(key(r, t.c1 - 1)) for r in range(t.r1, t.r2 + 1)}
         try:
             for r in range(t.r1, t.r2 + 1):
                 for c in range(t.c1, t.c2 + 1):
                     if t.two_dimensional:
                         formula = key(t.r1 - 1, t.c1 - 1)
-                        settings = [(t.input1, values.get(key(t.r1 - 1, c))), (t.input2, values.get(key(r, t.c1 - 1)))]
+                        settings = [(t.input1, row_head[c]), (t.input2, col_head[r])]
                     elif t.row_input:
                         formula = key(r, t.c1 - 1)
-                        settings = [(t.input1, values.get(key(t.r1 - 1, c)))]
+                        settings = [(t.input1, row_head[c])]
                     else:
                         formula = key(t.r1 - 1, c)
-                        settings = [(t.input1, values.get(key(r, t.c1 - 1)))]
-                    for k, v in settings:
-                        if k is None:
+                        settings = [(t.input1, col_head[r])]
+                    for input_key, v in settings:
+                        if input_key is None:
                             continue
                         if v is None:
-                            values.pop(k, None)
+                            values.pop(input_key, None)
                         else:
-                            values[k] = v
+                            values[input_key] = v
+                    self._book.new_epoch()
                     self._recompute(affected)
+                    self._report("computing", self._position, len(self._plan))
                     v = values.get(formula)
                     results[key(r, c)] = 0.0 if v is None else v
         finally:
@@ -749,6 +990,7 @@ class CompiledModel:
                     values[k] = v
             for j in affected:
                 self._state[j] = 2
+            self._book.new_epoch()
         values.update(results)
 
     def set_values(self, changes: Mapping[str, CellValue]) -> int:
@@ -759,7 +1001,7 @@ class CompiledModel:
         """
         if self._baseline is None:
             self.calculate()
-        dates.use_1904(self._workbook.date1904)
+        self._apply_locale()
         seeds: set[int] = set()
         for target, value in changes.items():
             key = self._target_cell(target)
@@ -777,8 +1019,9 @@ class CompiledModel:
         seeds.update(self._self_volatile)
         affected = self._affected(seeds)
         self._book.dyn_get = self._guarded_get
+        self._book.new_epoch()
         self._recompute(affected)
-        return len(affected)
+        return sum(1 for i in affected if i < self._n_real)
 
     def reset(self) -> None:
         """Back to the values of the last full calculate()."""
@@ -787,6 +1030,7 @@ class CompiledModel:
         self._values.clear()
         self._values.update(self._baseline)
         self._overridden = set()
+        self._book.new_epoch()
 
     # -- reading values -------------------------------------------------------------------
 
@@ -832,7 +1076,13 @@ class CompiledModel:
                 r1, c1, r2, c2 = parse_range(part)
             except ValueError:
                 raise ReferenceNotFound(f"not a reference: {target!r}") from None
-            return self._book.ref(sheet, r1, c1, min(r2, max(r1, self._book.max_row[sheet])), min(c2, max(c1, self._book.max_col[sheet])))
+            return self._book.ref(
+                sheet,
+                r1,
+                c1,
+                min(r2, max(r1, self._book.max_row[sheet])),
+                min(c2, max(c1, self._book.max_col[sheet])),
+            )
         prefix, name = split_prefix(tok.text)
         scope = self._book.sheet_index(prefix) if prefix else None
         node = self._book.defined_name(name, scope)
@@ -840,8 +1090,10 @@ class CompiledModel:
             raise ReferenceNotFound(f"no defined name {target!r}")
         if type(node) is CellRef and node.row_abs and node.col_abs and node.sheet is not None:
             return self._book.ref(node.sheet, node.row, node.col, node.row, node.col)
-        if type(node) is Area and node.sheet is not None and all(
-            (node.r1_abs, node.c1_abs, node.r2_abs, node.c2_abs)
+        if (
+            type(node) is Area
+            and node.sheet is not None
+            and all((node.r1_abs, node.c1_abs, node.r2_abs, node.c2_abs))
         ):
             return self._book.ref(node.sheet, node.r1, node.c1, node.r2, node.c2)
         if want_ref:
@@ -849,7 +1101,7 @@ class CompiledModel:
         compiled = self._compiler.compile(node, 0, False)
         if compiled.value is None:
             raise EngineError(f"cannot evaluate name {target!r}: {compiled.unsupported}")
-        return compiled.value(cell_key(0, 1, 1))
+        return compiled.value(cell_key(0, 1, 1), ())
 
     def _indirect(self, text: str, key: int, a1: bool) -> Ref | XlError:
         from eval_svc.engine.functions.lookup import resolve_text_reference
@@ -866,8 +1118,7 @@ def _max_change(before: list[CellValue], after: list[CellValue]) -> float:
             d = abs(a - b)
         else:
             d = float("inf")
-        if d > worst:
-            worst = d
+        worst = max(worst, d)
     return worst
 
 

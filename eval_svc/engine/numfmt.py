@@ -18,6 +18,13 @@ from calcwire.values import XlError
 
 __all__ = ["format_value", "general"]
 
+
+def number_to_text_general(x: float) -> str:
+    from eval_svc.engine.runtime import number_to_text
+
+    return number_to_text(x)
+
+
 _DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 _MONTHS = [
     "January",
@@ -65,7 +72,9 @@ def _round_half_up(x: float, places: int) -> float:
     if not math.isfinite(x):
         return x
     try:
-        return float(Decimal(f"{x:.15g}").quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP))
+        return float(
+            Decimal(f"{x:.15g}").quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+        )
     except Exception:  # noqa: BLE001
         return x
 
@@ -95,6 +104,7 @@ def _split_sections(fmt: str) -> list[str]:
     return sections
 
 
+_ELAPSED_RE = re.compile(r"\[(h+|m+|s+)\]", re.IGNORECASE)
 _COND_RE = re.compile(r"\[(<=|>=|<>|<|>|=)(-?[0-9.]+)\]")
 _BRACKET_RE = re.compile(r"\[[^\]]*\]")
 
@@ -105,7 +115,12 @@ def _strip_quotes(section: str) -> str:
 
 
 def _is_date(section: str) -> bool:
-    s = _BRACKET_RE.sub(lambda m: m.group() if m.group().lower() in ("[h]", "[hh]", "[m]", "[mm]", "[s]", "[ss]") else "", _strip_quotes(section))
+    s = _BRACKET_RE.sub(
+        lambda m: (
+            m.group() if m.group().lower() in ("[h]", "[hh]", "[m]", "[mm]", "[s]", "[ss]") else ""
+        ),
+        _strip_quotes(section),
+    )
     s = s.lower()
     return bool(re.search(r"[ymdhs]|am/pm|a/p", s))
 
@@ -126,20 +141,32 @@ def format_value(value: Any, fmt: str) -> str | XlError:
         return "TRUE" if value else "FALSE"
     if value is None:
         value = 0.0
+    sections = _split_sections(fmt)
+    # A section holding @ is the text section: the 4th, or the last one given.
+    text_section = None
+    for k, sec in enumerate(sections):
+        if "@" in _strip_quotes(sec):
+            if k != len(sections) - 1 and k != 3:
+                return XlError.VALUE
+            text_section = sec
+    number_sections = sections if text_section is None else sections[:-1] or [""]
     if type(value) is str:
         from eval_svc.engine.runtime import text_to_number
 
         n = text_to_number(value)
         if type(n) is not float:
-            sections = _split_sections(fmt)
-            if len(sections) >= 4:
-                return _literal(sections[3]).replace("\x00", value)
-            if len(sections) == 1 and "@" in fmt:
-                return _literal(fmt).replace("\x00", value)
+            if text_section is not None:
+                return _literal(text_section).replace("\x00", value)
             return value
         value = n
+    if text_section is not None and len(sections) == 1:
+        if re.search(r"[0#?]", _strip_quotes(text_section)):
+            return XlError.VALUE  # a number format and @ in one section
+        return _literal(text_section).replace("\x00", number_to_text_general(float(value)))
     x = float(value)
-    sections = _split_sections(fmt)
+    if fmt == "":
+        return "-" if x < 0 else ""
+    sections = number_sections
     conds = [_COND_RE.search(s) for s in sections]
     if any(conds):
         chosen = None
@@ -151,29 +178,43 @@ def format_value(value: Any, fmt: str) -> str | XlError:
         negate = False
     elif len(sections) == 1 or (x > 0) or (x == 0 and len(sections) < 3):
         section = sections[0]
-        negate = False
-        if x < 0 and len(sections) == 1:
-            negate = True
+        negate = x < 0 and len(sections) == 1
     elif x < 0:
         section = sections[1]
         x = -x
         negate = False
     else:
         section = sections[2]
+        negate = False
     if len(sections) > 1 and x < 0 and section is sections[0]:
         negate = True
-    section = _BRACKET_RE.sub(lambda m: m.group() if re.fullmatch(r"\[(h+|m+|s+)\]", m.group(), re.I) else "", section)
+    section = _BRACKET_RE.sub(
+        lambda m: m.group() if re.fullmatch(r"\[(h+|m+|s+)\]", m.group(), re.IGNORECASE) else "",
+        section,
+    )
     if section.strip().lower() == "general" or section == "":
         if section == "" and len(sections) > 1:
             return ""
         out = general(abs(x) if negate else x)
         return ("-" + out) if negate and out != "0" else out
     if _is_date(section):
+        if re.search(r"[0#?]", re.sub(r"[sS]+\]?\.0+", "", _strip_quotes(section))):
+            return XlError.VALUE  # date codes and digit placeholders do not mix
+        elapsed_only = not re.search(
+            r"[ymdhs]|am/pm|a/p", _ELAPSED_RE.sub("", _strip_quotes(section)).lower()
+        )
         if x < 0:
+            if not elapsed_only or "." in _strip_quotes(section):
+                return XlError.VALUE
+            return "-" + _format_date(-x, section)
+        if x >= 2958466 and not elapsed_only:
             return XlError.VALUE
         return _format_date(x, section)
-    out = _format_number(abs(x) if negate else x, section)
-    if negate and any(ch in out for ch in "123456789"):
+    try:
+        out = _format_number(abs(x) if negate else x, section)
+    except _BadFormat:
+        return XlError.VALUE
+    if negate:
         out = "-" + out
     return out
 
@@ -205,35 +246,75 @@ def _literal(section: str) -> str:
     return "".join(out)
 
 
+class _BadFormat(Exception):
+    pass
+
+
 def _tokens(section: str) -> list[tuple[str, str]]:
-    """(kind, text): 'lit' literal text, or a single format character."""
+    """(kind, text) items of a number section.
+
+    Kinds: ``lit`` literal text; ``d`` a digit placeholder (0 # ?); ``.``
+    the decimal point (later points are literal); ``,`` a comma between two
+    placeholders (thousands grouping); ``skip`` a comma right after a
+    placeholder (dropped, or scaling by 1000 after the last integer
+    placeholder); ``%``; ``exp`` E+/E-; ``/`` a fraction bar.
+    """
     out: list[tuple[str, str]] = []
     i = 0
-    while i < len(section):
+    seen_point = False
+    seen_exp = False
+    n = len(section)
+    while i < n:
         ch = section[i]
         if ch == '"':
             j = section.find('"', i + 1)
-            j = len(section) if j < 0 else j
+            if j < 0:
+                raise _BadFormat
             out.append(("lit", section[i + 1 : j]))
             i = j + 1
-        elif ch == "\\" and i + 1 < len(section):
+        elif ch == "\\":
+            if i + 1 >= n:
+                raise _BadFormat
             out.append(("lit", section[i + 1]))
             i += 2
-        elif ch == "_" and i + 1 < len(section):
+        elif ch == "_" and i + 1 < n:
             out.append(("lit", " "))
             i += 2
-        elif ch == "*" and i + 1 < len(section):
+        elif ch == "*" and i + 1 < n:
             i += 2
-        elif ch in "0#?.,%Ee/":
-            if ch in "Ee" and i + 1 < len(section) and section[i + 1] in "+-":
-                out.append(("exp", section[i : i + 2]))
-                i += 2
-                continue
-            if ch in "Ee":
-                out.append(("lit", ch))
-                i += 1
-                continue
-            out.append(("fmt", ch))
+        elif ch in "0#?":
+            out.append(("d", ch))
+            i += 1
+        elif ch == ".":
+            if seen_point or seen_exp:
+                out.append(("lit", "."))
+            else:
+                out.append((".", "."))
+                seen_point = True
+            i += 1
+        elif ch == ",":
+            prev = section[i - 1] if i else ""
+            nxt = section[i + 1] if i + 1 < n else ""
+            if prev and nxt and prev in "0#?" and nxt in "0#?":
+                out.append((",", ","))
+            elif (prev and prev in "0#?") or (out and out[-1][0] == "skip"):
+                out.append(("skip", ","))
+            else:
+                out.append(("lit", ","))
+            i += 1
+        elif ch in "Ee" and i + 1 < n and section[i + 1] in "+-":
+            if seen_exp or i + 2 >= n or section[i + 2] not in "0#?":
+                raise _BadFormat
+            seen_exp = True
+            out.append(("exp", section[i : i + 2]))
+            i += 2
+        elif ch in "Ee":
+            raise _BadFormat
+        elif ch == "%":
+            out.append(("%", "%"))
+            i += 1
+        elif ch == "/":
+            out.append(("/", "/"))
             i += 1
         else:
             out.append(("lit", ch))
@@ -241,99 +322,106 @@ def _tokens(section: str) -> list[tuple[str, str]]:
     return out
 
 
+_SPLIT_DIGITS_RE = re.compile(r"(?=,\d)|(?<!,)(?=\d)")
+
+
 def _format_number(x: float, section: str) -> str:
     toks = _tokens(section)
-    if any(k == "fmt" and t == "/" for k, t in toks):
-        return _format_fraction(x, toks)
-    percent = sum(1 for k, t in toks if k == "fmt" and t == "%")
-    x *= 100.0**percent
-    # thousands scaling: commas right after the last digit placeholder
-    digit_positions = [i for i, (k, t) in enumerate(toks) if k == "fmt" and t in "0#?"]
-    if not digit_positions:
-        return _literal(section).replace("\x00", "")
-    last = digit_positions[-1]
+    if any(k == "/" for k, _ in toks) and any(k == "d" for k, _ in toks):
+        return _format_fraction(x, [("fmt", t) if k in ("d", "/") else ("lit", t) for k, t in toks])
+    digits = [i for i, (k, _) in enumerate(toks) if k == "d"]
+    if not digits:
+        return "".join(t for k, t in toks if k in ("lit", "%")).replace("\x00", "")
+    point = next((i for i, (k, _) in enumerate(toks) if k == "."), None)
+    exp_at = next((i for i, (k, _) in enumerate(toks) if k == "exp"), None)
+    end_mantissa = exp_at if exp_at is not None else len(toks)
+    int_ph = [i for i in digits if i < end_mantissa and (point is None or i < point)]
+    dec_ph = [i for i in digits if point is not None and point < i < end_mantissa]
+    exp_ph = [i for i in digits if exp_at is not None and i > exp_at]
+    int_end = point if point is not None else end_mantissa
+    grouping = any(k == "," for k, _ in toks[:int_end])
+    # commas right after the last integer placeholder scale the number by 1000 each
     scale = 0
-    j = last + 1
-    while j < len(toks) and toks[j] == ("fmt", ","):
-        scale += 1
-        j += 1
-    x /= 1000.0**scale
-    exp_index = next((i for i, (k, _) in enumerate(toks) if k == "exp"), None)
-    point = next((i for i, (k, t) in enumerate(toks) if k == "fmt" and t == "."), None)
-    end_mantissa = exp_index if exp_index is not None else len(toks)
-    int_ph = [i for i in digit_positions if (point is None or i < point) and i < end_mantissa]
-    dec_ph = [i for i in digit_positions if point is not None and point < i < end_mantissa]
-    exp_ph = [i for i in digit_positions if exp_index is not None and i > exp_index]
-    grouping = any(
-        toks[i] == ("fmt", ",") and int_ph and int_ph[0] < i < int_ph[-1] for i in range(len(toks))
-    )
+    if int_ph:
+        j = int_ph[-1] + 1
+        while j < len(toks) and toks[j][0] == "skip":
+            scale += 1
+            j += 1
+    percent = sum(1 for k, _ in toks if k == "%")
+    x = x * (100.0**percent) / (1000.0**scale)
     exponent = 0
-    if exp_index is not None and x != 0:
+    if exp_at is not None and x != 0:
         n_int = max(1, len(int_ph))
-        exponent = math.floor(math.log10(abs(x))) - (n_int - 1)
-        if len(int_ph) > 1 and "#" in "".join(toks[i][1] for i in int_ph):
-            # engineering style: exponent multiple of the number of integer placeholders
-            exponent = math.floor(math.log10(abs(x)) / n_int) * n_int
-        x /= 10.0**exponent
-        if round(abs(x), len(dec_ph)) >= 10 ** n_int:
-            x /= 10
-            exponent += 1
+        exponent = math.floor(math.log10(abs(x)))
+        if n_int > 1:
+            exponent = math.floor(exponent / n_int) * n_int
+        mant = x / 10.0**exponent
+        if _round_half_up(abs(mant), len(dec_ph)) >= 10.0 ** (max(1, n_int)):
+            exponent += n_int
+            mant = x / 10.0**exponent
+        x = mant
     rounded = _round_half_up(abs(x), len(dec_ph))
-    s = f"{rounded:.{len(dec_ph)}f}"
-    int_digits, _, dec_digits = s.partition(".")
-    if int_digits == "0":
-        int_digits = ""
-    # integer part, filled right to left
-    out_int: dict[int, str] = {}
-    digits = list(int_digits)
-    for n, i in enumerate(reversed(int_ph)):
+    int_text, _, dec_text = f"{rounded:.{len(dec_ph)}f}".partition(".")
+    int_text = int_text.lstrip("0")
+    out = {i: "" for i in digits}
+    # integer part: placeholder at position p (0 = rightmost) shows digit p; the
+    # leftmost one shows every digit left over; grouping puts a comma after the
+    # digits at positions 3, 6, 9... (zero padding included, as Excel does)
+    n_int_ph = len(int_ph)
+    lead = ""
+    if not int_ph and int_text:
+        lead = f"{int(int_text):,}" if grouping else int_text
+    for p, i in enumerate(reversed(int_ph)):
         ch = toks[i][1]
-        if digits:
-            d = digits.pop()
-            out_int[i] = d
+        if p == n_int_ph - 1 and len(int_text) > p:
+            shown = int_text[: len(int_text) - p]
+        elif p < len(int_text):
+            shown = int_text[len(int_text) - 1 - p]
         else:
-            out_int[i] = "0" if ch == "0" else (" " if ch == "?" else "")
-    if digits and int_ph:
-        out_int[int_ph[0]] = "".join(digits) + out_int[int_ph[0]]
-    if grouping and int_ph:
-        whole = "".join(out_int[i] for i in int_ph)
-        stripped = whole.lstrip(" ")
-        if stripped.isdigit():
-            grouped = f"{int(stripped):,}"
-            out_int = {i: "" for i in int_ph}
-            out_int[int_ph[-1]] = grouped
-    # decimals, filled left to right; trailing '#' drop zeros
-    out_dec: dict[int, str] = {}
-    dec_list = list(dec_digits)
-    for n, i in enumerate(dec_ph):
+            shown = "0" if ch == "0" else (" " if ch == "?" else "")
+        if grouping and shown.strip():
+            top = p + len(shown) - 1
+            pieces = []
+            for q, digit in zip(range(top, p - 1, -1), shown):
+                pieces.append(digit + ("," if q % 3 == 0 and q > 0 else ""))
+            shown = "".join(pieces)
+        out[i] = shown
+    # decimals: left to right, optional placeholders print only significant digits
+    dec_digits = dec_text.rstrip("0")
+    for n_, i in enumerate(dec_ph):
         ch = toks[i][1]
-        d = dec_list[n] if n < len(dec_list) else "0"
-        out_dec[i] = d
-    for i in reversed(dec_ph):
-        ch = toks[i][1]
-        if out_dec[i] == "0" and ch in "#?":
-            out_dec[i] = "" if ch == "#" else " "
+        if n_ < len(dec_digits):
+            out[i] = dec_digits[n_]
         else:
-            break
-    out: list[str] = []
+            out[i] = "0" if ch == "0" else (" " if ch == "?" else "")
+    # exponent digits: right to left
+    if exp_at is not None:
+        e_text = str(abs(exponent))
+        e_digits = list(e_text)
+        for n_, i in enumerate(reversed(exp_ph)):
+            ch = toks[i][1]
+            if n_ == len(exp_ph) - 1:
+                out[i] = "".join(e_digits) or ("0" if ch == "0" else "")
+                e_digits = []
+            elif e_digits:
+                out[i] = e_digits.pop()
+            else:
+                out[i] = "0" if ch == "0" else (" " if ch == "?" else "")
+    parts: list[str] = []
     for i, (k, t) in enumerate(toks):
         if k == "lit":
-            out.append(t)
+            parts.append(t)
+        elif k == "d":
+            parts.append(out[i])
+        elif k == ".":
+            parts.append(lead + ".")
+            lead = ""
+        elif k == "%":
+            parts.append("%")
         elif k == "exp":
-            e = exponent
-            e_digits = str(abs(e)).rjust(max(1, len(exp_ph)), "0")
-            out.append("E" + ("-" if e < 0 else ("+" if t[1] == "+" else "")) + e_digits)
-        elif i in out_int:
-            out.append(out_int[i])
-        elif i in out_dec:
-            out.append(out_dec[i])
-        elif t == ".":
-            out.append(".")
-        elif t == "%":
-            out.append("%")
-        elif t == ",":
-            continue
-    return "".join(out).replace("\x00", "")
+            sign = "-" if exponent < 0 else ("+" if t[1] == "+" else "")
+            parts.append("E" + sign)
+    return "".join(parts).replace("\x00", "")
 
 
 def _format_fraction(x: float, toks: list[tuple[str, str]]) -> str:
@@ -376,19 +464,19 @@ def _format_date(x: float, section: str) -> str:
 
     days = math.floor(x)
     secs_total = (x - days) * 86400.0
-    y, mo, d = serial_to_ymd(days) if days > 0 or True else (1900, 1, 0)
+    y, mo, d = serial_to_ymd(days) if days < 2958466 else (9999, 12, 31)
     weekday = (days + 5) % 7  # serial 1 (1900-01-01) was a Sunday in Excel's calendar
-    has_ampm = bool(re.search(r"am/pm|a/p", _strip_quotes(section), re.I))
+    has_ampm = bool(re.search(r"am/pm|a/p", _strip_quotes(section), re.IGNORECASE))
     # decide rounding of seconds by the smallest unit shown
     frac_digits = 0
-    m = re.search(r"s+\.(0+)", section, re.I)
+    m = re.search(r"s+\.(0+)", section, re.IGNORECASE)
     if m:
         frac_digits = len(m.group(1))
     secs_round = round(secs_total, frac_digits) if frac_digits else round(secs_total)
     if secs_round >= 86400:
         secs_round -= 86400
         days += 1
-        y, mo, d = serial_to_ymd(days)
+        y, mo, d = serial_to_ymd(days) if days < 2958466 else (9999, 12, 31)
         weekday = (days + 5) % 7
     hh = int(secs_round // 3600)
     mi = int((secs_round % 3600) // 60)
@@ -422,12 +510,12 @@ def _format_date(x: float, section: str) -> str:
             code = low[i + 1 : j]
             total = x * 24
             if code.startswith("h"):
-                out.append(str(int(math.floor(x * 24 + 1e-9))).rjust(len(code), "0"))
+                out.append(str(math.floor(x * 24 + 1e-9)).rjust(len(code), "0"))
                 last_was_hour = True
             elif code.startswith("m"):
-                out.append(str(int(math.floor(x * 1440 + 1e-9))).rjust(len(code), "0"))
+                out.append(str(math.floor(x * 1440 + 1e-9)).rjust(len(code), "0"))
             elif code.startswith("s"):
-                out.append(str(int(round(x * 86400))).rjust(len(code), "0"))
+                out.append(str(round(x * 86400)).rjust(len(code), "0"))
             _ = total
             i = j + 1
             continue
@@ -447,7 +535,11 @@ def _format_date(x: float, section: str) -> str:
                 out.append(_DAYS[weekday])
         elif ch == "m":
             rest = low[i + run :].lstrip(" :")
-            is_minute = (last_was_hour or rest.startswith("s") or re.match(r'^[^a-z]*s', low[i + run :]) is not None) and run <= 2
+            is_minute = (
+                last_was_hour
+                or rest.startswith("s")
+                or re.match(r"^[^a-z]*s", low[i + run :]) is not None
+            ) and run <= 2
             if is_minute:
                 out.append(f"{mi:02d}" if run == 2 else str(mi))
             elif run == 1:

@@ -42,7 +42,7 @@ from eval_svc.engine.ast import (
     Unsupported,
 )
 
-__all__ = ["Resolver", "normalise_function_name", "parse_formula", "split_prefix"]
+__all__ = ["Resolver", "count_slots", "normalise_function_name", "parse_formula", "split_prefix"]
 
 
 class Resolver(Protocol):
@@ -96,7 +96,7 @@ _EXT_RE: Final = re.compile(r"\[(\d+)\](.*)")
 _ARRAY_ITEM_RE: Final = re.compile(
     r'\s*(?:(?P<str>"(?:[^"]|"")*")|(?P<num>[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)'
     r"|(?P<err>#[A-Z0-9/!?_]+[!?A]?)|(?P<bool>TRUE|FALSE))\s*(?P<sep>[,;]|$)",
-    re.I,
+    re.IGNORECASE,
 )
 
 
@@ -155,12 +155,20 @@ def _parse_array(text: str) -> Node:
 
 class _Parser:
     def __init__(
-        self, tokens: list[Token], row: int, col: int, sheet: int | None, resolver: Resolver
+        self,
+        tokens: list[Token],
+        row: int,
+        col: int,
+        sheet: int | None,
+        resolver: Resolver,
+        slots: bool = False,
     ) -> None:
         self.tokens = self._significant(tokens)
         self.pos = 0
         self.row, self.col, self.sheet = row, col, sheet
         self.resolver = resolver
+        self.slots = slots
+        self.next_slot = 0
 
     @staticmethod
     def _significant(tokens: list[Token]) -> list[Token]:
@@ -321,6 +329,8 @@ class _Parser:
             return Bool(False)
         if upper.startswith("_XLPM."):
             return Param(upper[6:])
+        if upper.startswith("_XLETA."):
+            return Call("_ETA", (Str(normalise_function_name(upper[7:])),))
         prefix, name = split_prefix(text)
         if prefix is None:
             node = self.resolver.defined_name(name, self.sheet)
@@ -332,6 +342,13 @@ class _Parser:
                 sheet = self.resolver.sheet_index(prefix)
                 node = self.resolver.defined_name(name, sheet) if sheet is not None else None
         return node if node is not None else Err(XlError.NAME)
+
+    def take_slots(self, n: int) -> int:
+        if not self.slots:
+            return -1
+        first = self.next_slot
+        self.next_slot += n
+        return first
 
     def reference(self, text: str) -> Node:
         prefix, part = split_prefix(text)
@@ -352,19 +369,40 @@ class _Parser:
                 sheet = index
         if part.upper() == "#REF!":
             return Err(XlError.REF)
-        return self.area(sheet, part)
+        node = self.area(sheet, part)
+        if type(node) is CellRef:
+            return CellRef(
+                node.sheet, node.row, node.col, node.row_abs, node.col_abs, self.take_slots(1)
+            )
+        if type(node) is Area and _CELL_RE.match(part):
+            # a cell-to-cell area takes two parameter slots: the keys of its corners
+            return Area(
+                node.sheet,
+                node.r1,
+                node.c1,
+                node.r2,
+                node.c2,
+                node.r1_abs,
+                node.c1_abs,
+                node.r2_abs,
+                node.c2_abs,
+                self.take_slots(2),
+            )
+        return node
 
     def area(self, sheet: int | None, part: str) -> Node:
         m = _CELL_RE.fullmatch(part)
         if m is not None:
             return self.cell(sheet, m)
-        first, sep, second = part.partition(":")
+        first, _, second = part.partition(":")
         m1, m2 = _CELL_RE.fullmatch(first), _CELL_RE.fullmatch(second)
         if m1 is not None and m2 is not None:
             a, b = self.cell(sheet, m1), self.cell(sheet, m2)
             if type(a) is not CellRef or type(b) is not CellRef:
                 return Err(XlError.REF)
-            return Area(sheet, a.row, a.col, b.row, b.col, a.row_abs, a.col_abs, b.row_abs, b.col_abs)
+            return Area(
+                sheet, a.row, a.col, b.row, b.col, a.row_abs, a.col_abs, b.row_abs, b.col_abs
+            )
         m = _COLS_RE.fullmatch(part)
         if m is not None:
             c1, c2 = column_index(m.group(2)), column_index(m.group(4))
@@ -412,10 +450,41 @@ class _Parser:
 
 
 def parse_formula(
-    formula: str, row: int, col: int, sheet: int | None, resolver: Resolver
+    formula: str,
+    row: int,
+    col: int,
+    sheet: int | None,
+    resolver: Resolver,
+    slots: bool = False,
 ) -> Node:
     """Parse formula text (no leading ``=``) written in cell (row, col) of ``sheet``.
 
+    With ``slots``, references get their slot numbers (see eval_svc.engine.ast).
     Raises FormulaSyntaxError on text that is not a formula.
     """
-    return _Parser(tokenize(formula), row, col, sheet, resolver).parse()
+    return _Parser(tokenize(formula), row, col, sheet, resolver, slots).parse()
+
+
+def count_slots(node: Node) -> int:
+    """How many reference slots a tree built with ``slots=True`` uses."""
+    top = 0
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        t = type(n)
+        if t is CellRef:
+            if n.slot >= 0:  # type: ignore[union-attr]
+                top = max(top, n.slot + 1)  # type: ignore[union-attr]
+        elif t is Area:
+            if n.slot >= 0:  # type: ignore[union-attr]
+                top = max(top, n.slot + 2)  # type: ignore[union-attr]
+        elif t is Unary:
+            stack.append(n.operand)  # type: ignore[union-attr]
+        elif t is Binary:
+            stack.append(n.left)  # type: ignore[union-attr]
+            stack.append(n.right)  # type: ignore[union-attr]
+        elif t is Call or t is Invoke:
+            stack.extend(n.args)  # type: ignore[union-attr]
+            if t is Invoke:
+                stack.append(n.callee)  # type: ignore[union-attr]
+    return top

@@ -89,7 +89,7 @@ class Ref:
     cells they cover are computed first.
     """
 
-    __slots__ = ("book", "sheet", "r1", "c1", "r2", "c2", "dynamic")
+    __slots__ = ("book", "c1", "c2", "dynamic", "r1", "r2", "sheet")
 
     def __init__(
         self, book: Book, sheet: int, r1: int, c1: int, r2: int, c2: int, dynamic: bool = False
@@ -119,27 +119,25 @@ class Ref:
     def value_at(self, row: int, col: int) -> CellValue:
         """The value of the cell at absolute (row, col) on this reference's sheet."""
         get = self.book.dyn_get if self.dynamic else self.book.get
-        return get((self.sheet << SHEET_SHIFT) | (row << ROW_SHIFT) | col)  # type: ignore[no-any-return]
+        return get((self.sheet << SHEET_SHIFT) | (row << ROW_SHIFT) | col)
 
     def first(self) -> CellValue:
         return self.value_at(self.r1, self.c1)
 
-    def rows(self) -> list[list[CellValue]]:
+    def bounded_rows(self) -> list[list[CellValue]]:
         """The values, row by row, over the bounded area (whole columns end at the used range)."""
         get = self.book.dyn_get if self.dynamic else self.book.get
         r2, c2 = self.bounded()
         base = self.sheet << SHEET_SHIFT
         cols = range(self.c1, c2 + 1)
-        return [
-            [get(base | (r << ROW_SHIFT) | c) for c in cols] for r in range(self.r1, r2 + 1)
-        ]
+        return [[get(base | (r << ROW_SHIFT) | c) for c in cols] for r in range(self.r1, r2 + 1)]
 
     def full_rows(self) -> list[list[CellValue]]:
         """The values over the whole area, empty cells as None (for array arithmetic)."""
-        rows = self.rows()
+        rows = self.bounded_rows()
         ncols = self.ncols
         if rows and len(rows[0]) < ncols:
-            pad = [None] * (ncols - len(rows[0]))
+            pad: list[CellValue] = [None] * (ncols - len(rows[0]))
             rows = [row + pad for row in rows]
         missing = self.nrows - len(rows)
         if missing > 0:
@@ -290,8 +288,8 @@ def number_to_text(x: float) -> str:
         return s
     mant, _, exp = s.partition("e")
     e = int(exp)
-    if -10 < e < 0:
-        # Small numbers stay in decimal notation while they are short enough.
+    if -6 < e < 0:
+        # Down to 1E-05 Excel writes small numbers in decimal notation.
         return f"{x:.{15 - e - 1}f}".rstrip("0").rstrip(".")
     if "." in mant:
         mant = mant.rstrip("0").rstrip(".")
@@ -322,7 +320,7 @@ def to_bool(v: Any) -> bool | XlError:
     if t is bool:
         return v  # type: ignore[no-any-return]
     if t is float or t is int:
-        return v != 0
+        return bool(v != 0)
     if v is None:
         return False
     if t is str:
@@ -380,6 +378,35 @@ def op_sub(a: Any, b: Any) -> Any:
     if -_FLOAT_MAX <= r <= _FLOAT_MAX:
         return r
     return NUM
+
+
+def _snap(r: Any, a: Any, b: Any) -> Any:
+    """Excel's last-operation rounding: a sum that is only noise of its operands is 0."""
+    if (
+        type(r) is float
+        and r != 0
+        and type(a) is float
+        and type(b) is float
+        and abs(r) <= max(abs(a), abs(b)) * 1e-15
+    ):
+        return 0.0
+    return r
+
+
+def op_add_final(a: Any, b: Any) -> Any:
+    if type(a) is not float:
+        a = to_number(a)
+    if type(b) is not float:
+        b = to_number(b)
+    return _snap(op_add(a, b), a, b)
+
+
+def op_sub_final(a: Any, b: Any) -> Any:
+    if type(a) is not float:
+        a = to_number(a)
+    if type(b) is not float:
+        b = to_number(b)
+    return _snap(op_sub(a, b), a, b)
 
 
 def op_mul(a: Any, b: Any) -> Any:
@@ -539,23 +566,31 @@ def op_ne(a: Any, b: Any) -> Any:
 
 
 def op_lt(a: Any, b: Any) -> Any:
+    if type(a) is float and type(b) is float:
+        return a < b and not num_equal(a, b)
     c = compare(a, b)
-    return c if type(c) is XlError else c < 0
+    return c if isinstance(c, XlError) else c < 0
 
 
 def op_le(a: Any, b: Any) -> Any:
+    if type(a) is float and type(b) is float:
+        return a <= b or num_equal(a, b)
     c = compare(a, b)
-    return c if type(c) is XlError else c <= 0
+    return c if isinstance(c, XlError) else c <= 0
 
 
 def op_gt(a: Any, b: Any) -> Any:
+    if type(a) is float and type(b) is float:
+        return a > b and not num_equal(a, b)
     c = compare(a, b)
-    return c if type(c) is XlError else c > 0
+    return c if isinstance(c, XlError) else c > 0
 
 
 def op_ge(a: Any, b: Any) -> Any:
+    if type(a) is float and type(b) is float:
+        return a >= b or num_equal(a, b)
     c = compare(a, b)
-    return c if type(c) is XlError else c >= 0
+    return c if isinstance(c, XlError) else c >= 0
 
 
 # ----------------------------------------------------------------------------

@@ -71,6 +71,26 @@ class TestValuesMatch:
         assert caught.value.reason == "INVALID_TOLERANCE"
 
 
+class TestLogicalsCachedAsNumbers:
+    def test_only_when_asked(self) -> None:
+        assert not values_match(True, 1.0)
+        assert values_match(True, 1.0, logicals_as_numbers=True)
+        assert values_match(False, 0.0, logicals_as_numbers=True)
+        assert not values_match(True, 0.0, logicals_as_numbers=True)
+        assert not values_match(1.0, True, logicals_as_numbers=True)  # a cached logical is one
+
+    def test_classify(self) -> None:
+        assert classify(cached=1.0, computed=True,
+                        logicals_as_numbers=True).status is Status.MATCH
+
+    def test_which_programs(self) -> None:
+        from validation_svc.compare import caches_logicals_as_numbers
+
+        assert caches_logicals_as_numbers("LibreOffice/6.4.5.2$Linux_X86_64")
+        assert not caches_logicals_as_numbers("Microsoft Excel")
+        assert not caches_logicals_as_numbers("")
+
+
 class TestDifference:
     def test_numbers(self) -> None:
         assert difference(3.0, 1.0) == 2.0

@@ -160,6 +160,14 @@ class TestFormulas:
             read_workbook(_with_sheet_xml('<row r="1"><c r="A1"><f t="shared" si="7"/></c></row>'))
         assert caught.value.reason == "MALFORMED_WORKBOOK"
 
+    def test_an_empty_formula_element_is_no_formula(self) -> None:
+        cells = _cells(_with_sheet_xml(
+            '<row r="1"><c r="A1" t="str" cm="1"><f t="array" ref="A1:A2" ca="1">'
+            "OFFSET(B1:B2,0,0)</f><v>x</v></c></row>"
+            '<row r="2"><c r="A2"><f ca="1"/><v>12</v></c></row>'))
+        assert cells["A1"].formula == "OFFSET(B1:B2,0,0)"
+        assert cells["A2"].formula is None and cells["A2"].value == 12.0
+
     def test_array_formula(self) -> None:
         cells = _cells(_with_sheet_xml(
             '<row r="1"><c r="A1"><f t="array" ref="A1:A2">TRANSPOSE(B1:C1)</f><v>1</v></c></row>'
@@ -230,6 +238,7 @@ class TestWorkbookParts:
         assert back.calc == wb.calc
         assert back.external_links == wb.external_links
         assert not back.date1904
+        assert back.application == "calcwire"  # docProps/app.xml, as the writer put it
 
     def test_default_calc_settings_when_absent(self) -> None:
         data = workbook_bytes(Workbook(sheets=[Sheet("S")]))
@@ -321,3 +330,18 @@ class TestDamagedContent:
         with pytest.raises(InvalidWorkbook) as caught:
             read_workbook(external_entity_workbook())
         assert caught.value.reason == "UNSAFE_XML"
+
+    def test_damage_beyond_what_the_screening_reads(self) -> None:
+        """Corrupt deflate data deep in a big worksheet: the screening reads only its start."""
+        from calcwire.workbook.generate import generate_model
+
+        data = bytearray(workbook_bytes(generate_model(20_000)))
+        with zipfile.ZipFile(io.BytesIO(bytes(data))) as zf:
+            info = zf.getinfo("xl/worksheets/sheet2.xml")
+        start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+        middle = start + info.compress_size * 3 // 4
+        for i in range(middle, middle + 64):
+            data[i] ^= 0xA5
+        with pytest.raises(InvalidWorkbook) as caught:
+            read_workbook(bytes(data))
+        assert caught.value.reason in ("DAMAGED_ZIP", "MALFORMED_XML")

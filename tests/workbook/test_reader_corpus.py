@@ -95,6 +95,11 @@ def _problems(path: Path) -> tuple[int, list[str]]:
                         formula.ref, formula.dt2D in ("1", True), formula.dtr in ("1", True),
                         formula.r1, formula.r2):
                     problems.append(f"{where}: data table {table} != {dict(formula)}")
+            elif cell_f.data_type == "f" and formula == "=":
+                # An empty <f/> (on the cells a volatile dynamic array spills into): openpyxl
+                # says "=", the reader says no formula.
+                if mine.formula is not None:
+                    problems.append(f"{where}: empty formula read as {mine.formula!r}")
             elif cell_f.data_type == "f":
                 if mine.formula != formula[1:]:
                     problems.append(f"{where}: formula {mine.formula!r} != {formula!r}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, cast
 
 from calcwire.values import XlError
 from eval_svc.engine.runtime import (
@@ -85,7 +85,7 @@ def numbers(args: Iterable[Any], direct_text: bool = True) -> list[float]:
         if t is str and not direct_text:
             continue
         n = to_number(a)
-        if type(n) is XlError:
+        if isinstance(n, XlError):
             raise ErrorResult(n)
         append(n)
     return out
@@ -110,7 +110,7 @@ def numbers_a(args: Iterable[Any]) -> list[float]:
         if a is None:
             continue
         n = to_number(a)
-        if type(n) is XlError:
+        if isinstance(n, XlError):
             raise ErrorResult(n)
         out.append(n)
     return out
@@ -119,11 +119,11 @@ def numbers_a(args: Iterable[Any]) -> list[float]:
 def num(x: Any) -> float:
     """A scalar argument as a number, raising ErrorResult for errors and non-numeric text."""
     if type(x) is float:
-        return x  # type: ignore[no-any-return]
+        return x
     if is_range(x):
         x = first_value(x)
     n = to_number(x)
-    if type(n) is XlError:
+    if isinstance(n, XlError):
         raise ErrorResult(n)
     return n
 
@@ -146,26 +146,26 @@ def text(x: Any) -> str:
     from eval_svc.engine.runtime import to_text
 
     if type(x) is str:
-        return x  # type: ignore[no-any-return]
+        return x
     if is_range(x):
         x = first_value(x)
     s = to_text(x)
-    if type(s) is XlError:
+    if isinstance(s, XlError):
         raise ErrorResult(s)
-    return s  # type: ignore[return-value]
+    return s
 
 
 def boolean(x: Any) -> bool:
     from eval_svc.engine.runtime import to_bool
 
     if type(x) is bool:
-        return x  # type: ignore[no-any-return]
+        return x
     if is_range(x):
         x = first_value(x)
     b = to_bool(x)
-    if type(b) is XlError:
+    if isinstance(b, XlError):
         raise ErrorResult(b)
-    return b  # type: ignore[return-value]
+    return b
 
 
 def first_value(x: Any) -> Any:
@@ -185,9 +185,9 @@ def grid(x: Any) -> list[list[Any]]:
     """Any argument as rows of values (a Ref over its full area)."""
     t = type(x)
     if t is Ref:
-        return x.full_rows()
+        return cast(list[list[Any]], x.full_rows())
     if t is Array:
-        return x.rows
+        return cast(list[list[Any]], x.rows)
     if t is MultiRef:
         raise ErrorResult(VALUE)
     return [[x]]
@@ -197,7 +197,7 @@ def bounded_grid(x: Any) -> list[list[Any]]:
     """Rows of values, whole columns/rows cut at the used range."""
     t = type(x)
     if t is Ref:
-        return x.rows()
+        return cast(list[list[Any]], x.bounded_rows())
     return grid(x)
 
 

@@ -12,7 +12,7 @@ from eval_svc.engine.runtime import VALUE, Array, Ref, num_equal, text_to_number
 
 __all__ = ["ifs_select", "make_predicate", "wildcard_regex"]
 
-_OP_RE = re.compile(r"(<=|>=|<>|=|<|>)?(.*)", re.S)
+_OP_RE = re.compile(r"(<=|>=|<>|=|<|>)?(.*)", re.DOTALL)
 
 
 def wildcard_regex(pattern: str) -> re.Pattern[str]:
@@ -32,7 +32,7 @@ def wildcard_regex(pattern: str) -> re.Pattern[str]:
         else:
             out.append(re.escape(ch))
         i += 1
-    return re.compile("".join(out), re.I | re.S)
+    return re.compile("".join(out), re.IGNORECASE | re.DOTALL)
 
 
 def _compare(op: str, c: int) -> bool:
@@ -156,17 +156,46 @@ def _used_cols(x: Any) -> int:
     return _area(x)[1]
 
 
-def _rows(x: Any, nr: int, nc: int) -> list[list[Any]]:
+def _flat(x: Any, nr: int, nc: int) -> list[Any]:
+    """The first nr x nc values of a range or array, row by row."""
     if type(x) is Ref:
         base = x.sheet << 36
         get = x.book.dyn_get if x.dynamic else x.book.get
+        if nc == 1:
+            c = x.c1
+            return [get(base | (r << 15) | c) for r in range(x.r1, x.r1 + nr)]
         return [
-            [get(base | (r << 15) | c) for c in range(x.c1, x.c1 + nc)]
+            get(base | (r << 15) | c)
             for r in range(x.r1, x.r1 + nr)
+            for c in range(x.c1, x.c1 + nc)
         ]
     if type(x) is Array:
-        return [row[:nc] for row in x.rows[:nr]]
-    return [[x]]
+        out: list[Any] = []
+        for row in x.rows[:nr]:
+            out.extend(row[:nc])
+            out.extend([None] * (nc - len(row[:nc])))
+        return out
+    return [x]
+
+
+def _mask(rng: Any, criterion: Any, nr: int, nc: int) -> list[bool]:
+    """Which cells of rng match, memoised per calculation pass (criteria ranges repeat)."""
+    memo = rng.book.memo if type(rng) is Ref and not rng.dynamic else None
+    key = None
+    if memo is not None:
+        ckey = criterion
+        if type(ckey) is Ref or type(ckey) is Array:
+            ckey = None
+        if ckey is not None or criterion is None:
+            key = (rng.sheet, rng.r1, rng.c1, nr, nc, type(ckey), ckey)
+            found = memo.get(key)
+            if found is not None:
+                return found  # type: ignore[no-any-return]
+    pred = make_predicate(criterion)
+    mask = [pred(v) for v in _flat(rng, nr, nc)]
+    if key is not None and memo is not None:
+        memo[key] = mask
+    return mask
 
 
 def ifs_select(
@@ -188,40 +217,37 @@ def ifs_select(
         raise ErrorResult(VALUE)
     nr = min(shape[0], max(_used_rows(r) for r, _ in [*pairs, (target, None)]))
     nc = min(shape[1], max(_used_cols(r) for r, _ in [*pairs, (target, None)]))
+    total = shape[0] * shape[1]
     if nr <= 0 or nc <= 0:
-        # Only empty cells: they match criteria that accept empties.
         preds = [make_predicate(c) for _, c in pairs]
-        if shape[0] * shape[1] and all(p(None) for p in preds):
-            for _ in range(shape[0] * shape[1] if not count_only else shape[0] * shape[1]):
+        if total and all(p(None) for p in preds):
+            for _ in range(total):
                 yield None
         return
-    masks: list[list[list[bool]]] = []
-    selected = [[True] * nc for _ in range(nr)]
+    selected: list[int] | None = None
     for rng, criterion in pairs:
-        pred = make_predicate(criterion)
-        rows = _rows(rng, nr, nc)
-        for i in range(nr):
-            row, sel = rows[i], selected[i]
-            for j in range(nc):
-                if sel[j] and not pred(row[j]):
-                    sel[j] = False
-    del masks
+        mask = _mask(rng, criterion, nr, nc)
+        if selected is None:
+            selected = [i for i, ok in enumerate(mask) if ok]
+        else:
+            selected = [i for i in selected if mask[i]]
+    assert selected is not None
     if count_only:
-        for i in range(nr):
-            for j in range(nc):
-                if selected[i][j]:
-                    yield True
-        # cells beyond the used range are empty: count them when empties match
-        extra = shape[0] * shape[1] - nr * nc
-        if extra > 0:
-            preds = [make_predicate(c) for _, c in pairs]
-            if all(p(None) for p in preds):
-                for _ in range(extra):
-                    yield True
+        yield from (True for _ in selected)
+        extra = total - nr * nc
+        if extra > 0 and all(make_predicate(c)(None) for _, c in pairs):
+            yield from (True for _ in range(extra))
         return
-    values = _rows(target, nr, nc)
-    for i in range(nr):
-        for j in range(nc):
-            if selected[i][j]:
-                v = values[i][j] if j < len(values[i]) and i < len(values) else None
-                yield v
+    if type(target) is Ref:
+        base = target.sheet << 36
+        get = target.book.dyn_get if target.dynamic else target.book.get
+        r1, c1 = target.r1, target.c1
+        for i in selected:
+            r, c = divmod(i, nc)
+            yield get(base | ((r1 + r) << 15) | (c1 + c))
+        return
+    assert isinstance(target, Array)
+    rows = target.rows
+    for i in selected:
+        r, c = divmod(i, nc)
+        yield rows[r][c] if r < len(rows) and c < len(rows[r]) else None

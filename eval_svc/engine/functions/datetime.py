@@ -22,19 +22,17 @@ from eval_svc.engine.functions._helpers import (
     text,
 )
 from eval_svc.engine.functions._registry import register
-from eval_svc.engine.runtime import NUM, VALUE
+from eval_svc.engine.runtime import NUM, VALUE, text_to_number
 
 
 def serial(x: Any) -> float:
     """A date argument: a number, or text Excel reads as a date; #NUM! if negative."""
     if type(x) is str:
-        s = dates.parse_date_time(x)
-        if s is None:
-            raise ErrorResult(VALUE)
-        return s
-    if type(x) is bool:
-        raise ErrorResult(VALUE)
-    n = num(x)
+        n = text_to_number(x)
+        if isinstance(n, XlError):
+            raise ErrorResult(n)
+    else:
+        n = num(x)
     if n < 0 or n > dates.max_serial() + 1:
         raise ErrorResult(NUM)
     return n
@@ -86,13 +84,9 @@ def day(x: Any) -> Any:
 
 def _time_parts(x: Any) -> tuple[int, int, int]:
     s = serial(x)
-    # A microsecond of slack, so 0.5 + 1/24 is 13:00:00 and not 12:59:59.999.
-    at_hours = (s - math.floor(s) + 1e-6 / 86400.0) * 24.0
-    h = math.floor(at_hours)
-    at_mins = (at_hours - h) * 60.0
-    m = math.floor(at_mins)
-    sec = math.floor((at_mins - m) * 60.0)
-    return h % 24, m, sec
+    # Excel rounds the time of day to the nearest second.
+    total = round((s - math.floor(s)) * 86400.0) % 86400
+    return total // 3600, (total % 3600) // 60, total % 60
 
 
 @register("HOUR", "v")
@@ -168,13 +162,13 @@ def _add_months(x: Any, months: Any, end_of_month: bool) -> Any:
     return NUM if s is None else float(s)
 
 
-@register("EDATE", "vv")
+@register("EDATE", "ss")
 @safe
 def edate(start: Any, months: Any) -> Any:
     return _add_months(start, months, False)
 
 
-@register("EOMONTH", "vv")
+@register("EOMONTH", "ss")
 @safe
 def eomonth(start: Any, months: Any) -> Any:
     return _add_months(start, months, True)
@@ -225,14 +219,18 @@ def datedif(start: Any, end: Any, unit: Any) -> Any:
         if d2 >= d1:
             return float(d2 - d1)
         pm, py = (m2 - 1, y2) if m2 > 1 else (12, y2 - 1)
-        return float(_days_in_month(py, pm) - d1 + d2) if d1 <= _days_in_month(py, pm) else float(d2)
+        return (
+            float(_days_in_month(py, pm) - d1 + d2) if d1 <= _days_in_month(py, pm) else float(d2)
+        )
     if u == "YD":
-        ny = y2 if (m2, d2) >= (m1, d1) else y2 - 1
-        try:
-            anchor = dates.ymd_to_serial(ny, m1, min(d1, _days_in_month(ny, m1)))
-        except ValueError:
+        # Excel counts from the start date to the end's month and day in the start's year
+        # (or the next one), on its own calendar with 29 February 1900.
+        year = y1 if (m2, d2) >= (m1, d1) else y1 + 1
+        last = _days_in_month(year, m2)
+        anchor = dates.ymd_to_serial(year, m2, min(d2, last))
+        if anchor is None:
             return NUM
-        return float(e - (anchor or 0))
+        return float(anchor - s)
     return NUM
 
 
@@ -255,7 +253,7 @@ def weekday(x: Any, kind: Any = None) -> Any:
     return NUM
 
 
-@register("WEEKNUM", "vv")
+@register("WEEKNUM", "ss")
 @safe
 def weeknum(x: Any, kind: Any = None) -> Any:
     s = math.floor(serial(x))
@@ -276,8 +274,15 @@ def weeknum(x: Any, kind: Any = None) -> Any:
 @register("ISOWEEKNUM", "v")
 @safe
 def isoweeknum(x: Any) -> Any:
-    d = dates.serial_to_date(math.floor(serial(x)))
-    return float(d.isocalendar()[1])
+    s = math.floor(serial(x))
+    # Excel's own calendar (1900-01-01 a Sunday), so early-1900 serials agree with Excel.
+    monday0 = (s + 5) % 7
+    thursday = s - monday0 + 3
+    if thursday < 1:
+        return 52.0  # the last ISO week of 1899
+    year_ = dates.serial_to_ymd(thursday)[0]
+    jan1 = dates.ymd_to_serial(year_, 1, 1) or 0
+    return float((thursday - jan1) // 7 + 1)
 
 
 def _yearfrac_basis_0(y1: int, m1: int, d1: int, y2: int, m2: int, d2: int) -> float:
@@ -295,8 +300,8 @@ def _yearfrac_basis_0(y1: int, m1: int, d1: int, y2: int, m2: int, d2: int) -> f
 
 
 def _yearfrac_basis_1(s: int, e: int) -> float:
-    y1, m1, d1 = dates.serial_to_ymd(s)
-    y2, m2, d2 = dates.serial_to_ymd(e)
+    y1 = dates.serial_to_ymd(s)[0]
+    y2 = dates.serial_to_ymd(e)[0]
     delta = e - s
     if delta <= 365:
         feb29_1 = dates.ymd_to_serial(y1, 2, 29) if _is_leap(y1) else None
@@ -311,16 +316,14 @@ def _yearfrac_basis_1(s: int, e: int) -> float:
             denom = 365.0
     else:
         years = range(y1, y2 + 1)
-        denom = sum(366 if _is_leap(y) else 365 for y in years) / len(years)
+        denom = sum(366 if calendar.isleap(y) else 365 for y in years) / len(years)
     return delta / denom
 
 
-@register("YEARFRAC", "vvv")
+@register("YEARFRAC", "sss")
 @safe
 def yearfrac(start: Any, end: Any, basis: Any = None) -> Any:
-    if type(basis) is bool or type(basis) is str:
-        return VALUE
-    b = 0 if basis is None else int(num(basis))
+    b = 0 if basis is None else math.trunc(num(basis))
     if b not in (0, 1, 2, 3, 4):
         return NUM
     s, e = math.floor(serial(start)), math.floor(serial(end))
@@ -346,7 +349,7 @@ def _holidays(h: Any) -> set[int]:
     if is_range(h):
         out = set()
         for v in present_values(h):
-            if type(v) is XlError:
+            if isinstance(v, XlError):
                 raise ErrorResult(v)
             if type(v) is float or type(v) is int:
                 out.add(math.floor(v))
@@ -388,13 +391,13 @@ def _networkdays(start: Any, end: Any, weekend: Any, holidays: Any) -> Any:
     return float(count * step)
 
 
-@register("NETWORKDAYS", "vvr")
+@register("NETWORKDAYS", "ssr")
 @safe
 def networkdays(start: Any, end: Any, holidays: Any = None) -> Any:
     return _networkdays(start, end, None, holidays)
 
 
-@register("NETWORKDAYS.INTL", "vvvr")
+@register("NETWORKDAYS.INTL", "sssr")
 @safe
 def networkdays_intl(start: Any, end: Any, weekend: Any = None, holidays: Any = None) -> Any:
     return _networkdays(start, end, weekend, holidays)
@@ -416,13 +419,13 @@ def _workday(start: Any, n: Any, weekend: Any, holidays: Any) -> Any:
     return float(d)
 
 
-@register("WORKDAY", "vvr")
+@register("WORKDAY", "ssr")
 @safe
 def workday(start: Any, n: Any, holidays: Any = None) -> Any:
     return _workday(start, n, None, holidays)
 
 
-@register("WORKDAY.INTL", "vvvr")
+@register("WORKDAY.INTL", "sssr")
 @safe
 def workday_intl(start: Any, n: Any, weekend: Any = None, holidays: Any = None) -> Any:
     return _workday(start, n, weekend, holidays)

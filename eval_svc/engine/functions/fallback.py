@@ -10,6 +10,7 @@ holds the function is imported, and only when a formula needs it.
 from __future__ import annotations
 
 import importlib
+import math
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -87,13 +88,13 @@ class _Formulas:
 
     def __init__(self) -> None:
         import numpy as np
-        import schedula as sh
-        from formulas.tokens.operand import Error, XlError as FXlError
+        import schedula as sh  # type: ignore[import-untyped]
+        from formulas.tokens import operand  # type: ignore[import-untyped]
 
         self.np = np
         self.empty = sh.EMPTY
-        self.errors = Error.errors
-        self.error_type = FXlError
+        self.errors = operand.Error.errors
+        self.error_type = operand.XlError
 
 
 _conv: list[_Formulas] = []
@@ -107,8 +108,10 @@ def _formulas() -> _Formulas:
 
 def _to_formulas(value: Any, f: _Formulas) -> Any:
     t = type(value)
+    if t is Ref and value.is_cell:
+        return _scalar_to_formulas(value.first(), f)
     if t is Ref or t is Array:
-        rows = value.rows() if t is Ref else value.rows
+        rows = value.bounded_rows() if t is Ref else value.rows
         if not rows or not rows[0]:
             rows = [[None]]
         arr = f.np.empty((len(rows), len(rows[0])), dtype=object)
@@ -126,7 +129,7 @@ def _to_formulas(value: Any, f: _Formulas) -> Any:
 def _scalar_to_formulas(v: Any, f: _Formulas) -> Any:
     if v is None or type(v) is Omitted:
         return f.empty
-    if type(v) is XlError:
+    if isinstance(v, XlError):
         return f.errors.get(v.code, f.errors["#VALUE!"])
     if type(v) is int:
         return float(v)
@@ -161,7 +164,7 @@ def _scalar_from_formulas(v: Any, f: _Formulas) -> Any:
         return bool(v)
     if isinstance(v, int | float | np.integer | np.floating):
         x = float(v)
-        if x != x or x in (float("inf"), float("-inf")):
+        if not math.isfinite(x):
             return XlError.NUM
         return x
     if isinstance(v, str):

@@ -31,21 +31,21 @@ def _pmt(rate: float, nper: float, pv: float, fv: float, when: int) -> float:
         raise ErrorResult(NUM)
     if rate == 0:
         return -(pv + fv) / nper
-    f = (1 + rate) ** nper
+    f: float = (1 + rate) ** nper
     return -(fv + pv * f) * rate / ((1 + rate * when) * (f - 1))
 
 
 def _fv(rate: float, nper: float, pmt: float, pv: float, when: int) -> float:
     if rate == 0:
         return -(pv + pmt * nper)
-    f = (1 + rate) ** nper
+    f: float = (1 + rate) ** nper
     return -(pv * f + pmt * (1 + rate * when) * (f - 1) / rate)
 
 
 def _pv(rate: float, nper: float, pmt: float, fv: float, when: int) -> float:
     if rate == 0:
         return -(fv + pmt * nper)
-    f = (1 + rate) ** nper
+    f: float = (1 + rate) ** nper
     return -(fv + pmt * (1 + rate * when) * (f - 1) / rate) / f
 
 
@@ -103,13 +103,13 @@ def ispmt(rate: Any, per: Any, nper: Any, pv: Any) -> Any:
     return result(v * num(rate) * (num(per) / n - 1))
 
 
-@register("CUMIPMT", "vvvvvv")
+@register("CUMIPMT", "ssssss")
 @safe
 def cumipmt(rate: Any, nper: Any, pv: Any, start: Any, end: Any, when: Any) -> Any:
     return _cum(rate, nper, pv, start, end, when, interest=True)
 
 
-@register("CUMPRINC", "vvvvvv")
+@register("CUMPRINC", "ssssss")
 @safe
 def cumprinc(rate: Any, nper: Any, pv: Any, start: Any, end: Any, when: Any) -> Any:
     return _cum(rate, nper, pv, start, end, when, interest=False)
@@ -146,7 +146,9 @@ def nper(rate: Any, pmt_: Any, pv: Any, fv: Any = None, when: Any = None) -> Any
 
 @register("RATE", "vvvvvv")
 @safe
-def rate(nper_: Any, pmt_: Any, pv_: Any, fv_: Any = None, when: Any = None, guess: Any = None) -> Any:
+def rate(
+    nper_: Any, pmt_: Any, pv_: Any, fv_: Any = None, when: Any = None, guess: Any = None
+) -> Any:
     n, p, v, f, w = num(nper_), num(pmt_), num(pv_), opt_num(fv_, 0.0), _type(when)
     r = opt_num(guess, 0.1)
     if n <= 0:
@@ -176,7 +178,7 @@ def _cashflows(values: Any) -> list[float]:
     for a in (values,):
         if is_range(a):
             for v in present_values(a):
-                if type(v) is XlError:
+                if isinstance(v, XlError):
                     raise ErrorResult(v)
                 if type(v) is float or type(v) is int:
                     out.append(float(v))
@@ -211,7 +213,12 @@ def _irr_npv(r: float, flows: list[float]) -> tuple[float, float]:
 @register("IRR", "rv")
 @safe
 def irr(values: Any, guess: Any = None) -> Any:
-    flows = _cashflows(values)
+    if type(guess) is str:
+        return VALUE
+    try:
+        flows = _cashflows(values)
+    except ErrorResult:
+        return VALUE  # IRR reports any error among the cash flows as #VALUE!
     if not any(v > 0 for v in flows) or not any(v < 0 for v in flows):
         return NUM
     r = opt_num(guess, 0.1)
@@ -269,9 +276,9 @@ def _paired(values: Any, dates_: Any) -> tuple[list[float], list[float]]:
         raise ErrorResult(NUM)
     out_v, out_d = [], []
     for v, d in zip(vs, ds):
-        if type(v) is XlError:
+        if isinstance(v, XlError):
             raise ErrorResult(v)
-        if type(d) is XlError:
+        if isinstance(d, XlError):
             raise ErrorResult(d)
         if type(v) not in (float, int) or type(d) not in (float, int):
             raise ErrorResult(VALUE)
@@ -287,20 +294,20 @@ def _paired(values: Any, dates_: Any) -> tuple[list[float], list[float]]:
 
 def _xnpv(r: float, vs: list[float], ds: list[float]) -> float:
     d0 = ds[0]
-    return sum(v / (1 + r) ** ((d - d0) / 365.0) for v, d in zip(vs, ds))
+    return float(sum(v / (1 + r) ** ((d - d0) / 365.0) for v, d in zip(vs, ds)))
 
 
-@register("XNPV", "vrr")
+@register("XNPV", "srr")
 @safe
 def xnpv(rate_: Any, values: Any, dates_: Any) -> Any:
     r = num(rate_)
     vs, ds = _paired(values, dates_)
-    if r <= -1:
+    if r <= 0:
         return NUM
     return result(_xnpv(r, vs, ds))
 
 
-@register("XIRR", "rrv")
+@register("XIRR", "rrs")
 @safe
 def xirr(values: Any, dates_: Any, guess: Any = None) -> Any:
     vs, ds = _paired(values, dates_)
@@ -382,115 +389,59 @@ def db(cost: Any, salvage: Any, life: Any, per: Any, month: Any = None) -> Any:
     return dep
 
 
-def _vdb_ddb(cost: float, salvage: float, life: float, period: float, factor: float) -> float:
-    rate_ = factor / life
-    if rate_ >= 1:
-        rate_ = 1
-        old = cost if period == 0 else 0.0
-    else:
-        old = cost * (1 - rate_) ** period
-    new = cost * (1 - rate_) ** (period + 1)
-    if new < salvage:
-        dep = old - salvage
-    else:
-        dep = old - new
-    return max(dep, 0.0)
-
-
 @register("VDB", "vvvvvvv")
 @safe
 def vdb(
-    cost: Any, salvage: Any, life: Any, start: Any, end: Any, factor: Any = None, no_switch: Any = None
+    cost: Any,
+    salvage: Any,
+    life: Any,
+    start: Any,
+    end: Any,
+    factor: Any = None,
+    no_switch: Any = None,
 ) -> Any:
+    """Variable declining balance as Excel computes it.
+
+    Excel steps through unit periods on a grid aligned with the fractional part
+    of ``start`` (a first partial step [0, frac(start)]), switching for good to
+    straight line over the remaining life when that depreciates more, and
+    prorates the steps cut by ``start`` and ``end``.
+    """
     c, s, n = num(cost), num(salvage), num(life)
     a, b = num(start), num(end)
     f = opt_num(factor, 2.0)
-    flag = no_switch is not None and boolean(no_switch)
+    keep_declining = no_switch is not None and boolean(no_switch)
     if a < 0 or b < a or b > n or c < 0 or s < 0 or f <= 0 or n <= 0:
         return NUM
+    rate = min(f / n, 1.0)
+    frac = a - math.floor(a)
+    book = c
     total = 0.0
-    if flag:
-        a_int, b_int = math.floor(a), math.ceil(b)
-        for i in range(a_int + 1, b_int + 1):
-            term = _vdb_ddb(c, s, n, i - 1, f)
-            if i == a_int + 1:
-                term *= min(b, a_int + 1) - a
-            elif i == b_int:
-                term *= b + 1 - b_int
-            total += term
-        return total
-    return _vdb_interval(c, s, n, n, a, b, f)
-
-
-def _vdb_interval(cost: float, salvage: float, life: float, life1: float, start: float, end: float, factor: float) -> float:
-    """VDB with the switch to straight line (LibreOffice's ScInterVDB algorithm)."""
-    a_int, b_int = math.floor(start), math.ceil(end)
-    value = cost - _inter_vdb(cost, salvage, life, life1, start, factor)
-    total = 0.0
+    pos = 0.0
+    first = True
     switched = False
-    lia = 0
-    for i in range(1, b_int - a_int + 1):
-        if not switched:
-            ddb_v = _gda(value, salvage, life, life - (a_int + i - 1), factor)
-            lia = int(life - (a_int + i - 1))
-            sl = (value - salvage) / (life - (a_int + i - 1)) if life - (a_int + i - 1) else 0.0
-            if sl > ddb_v:
-                term = sl
+    straight = 0.0
+    while pos < b - 1e-12:
+        step_end = frac if first and frac > 1e-12 else pos + 1.0
+        first = False
+        declining = min(book * rate, max(book - s, 0.0))
+        if not keep_declining and not switched:
+            remaining = n - pos
+            sl = (book - s) / remaining if remaining > 0 else 0.0
+            if sl > declining:
                 switched = True
-            else:
-                term = ddb_v
-                value -= term
-        else:
-            term = (value - salvage) / lia if lia else 0.0
-        if i == 1:
-            term *= min(end, a_int + 1) - start
-        elif i == b_int - a_int:
-            term *= end + 1 - b_int
-        total += term
+                straight = sl
+        per_period = straight if switched else declining
+        stop = min(step_end, b)
+        overlap = stop - max(pos, a)
+        if overlap > 0:
+            total += per_period * overlap
+        book -= per_period * (stop - pos)
+        pos = step_end
     return total
 
 
-def _gda(value: float, salvage: float, life: float, remaining: float, factor: float) -> float:
-    """Double declining balance of the current period, given the current book value."""
-    rate_ = factor / life
-    if rate_ >= 1:
-        dep = value
-    else:
-        dep = value * rate_
-    if value - dep < salvage:
-        dep = max(value - salvage, 0.0)
-    return dep
-
-
-def _inter_vdb(cost: float, salvage: float, life: float, life1: float, period: float, factor: float) -> float:
-    """Depreciation accumulated before ``period`` (fractional part of the first period)."""
-    if period <= 0:
-        return 0.0
-    total = 0.0
-    value = cost
-    switched = False
-    lia = 0
-    int_end = math.ceil(period)
-    for i in range(1, int_end + 1):
-        if not switched:
-            ddb_v = _gda(value, salvage, life, life - i + 1, factor)
-            lia = int(life - i + 1)
-            sl = (value - salvage) / (life - i + 1) if life - i + 1 else 0.0
-            if sl > ddb_v:
-                term = sl
-                switched = True
-            else:
-                term = ddb_v
-                value -= term
-        else:
-            term = (value - salvage) / lia if lia else 0.0
-        if i == int_end and period != int_end:
-            term *= period + 1 - int_end
-        total += term
-    return total
-
-
-@register("EFFECT", "vv")
+@register("EFFECT", "ss")
 @safe
 def effect(rate_: Any, npery: Any) -> Any:
     r, n = num(rate_), math.floor(num(npery))
@@ -499,7 +450,7 @@ def effect(rate_: Any, npery: Any) -> Any:
     return (1 + r / n) ** n - 1
 
 
-@register("NOMINAL", "vv")
+@register("NOMINAL", "ss")
 @safe
 def nominal(rate_: Any, npery: Any) -> Any:
     r, n = num(rate_), math.floor(num(npery))
@@ -533,7 +484,7 @@ def pduration(rate_: Any, pv_: Any, fv_: Any) -> Any:
 def fvschedule(principal: Any, schedule: Any) -> Any:
     p = num(principal)
     for v in range_values(schedule) if is_range(schedule) else [schedule]:
-        if type(v) is XlError:
+        if isinstance(v, XlError):
             return v
         p *= 1 + (0.0 if v is None else num(v))
     return p

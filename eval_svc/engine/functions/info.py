@@ -17,12 +17,12 @@ def isblank(x: Any) -> Any:
 
 @register("ISERROR", "v")
 def iserror(x: Any) -> Any:
-    return type(x) is XlError
+    return isinstance(x, XlError)
 
 
 @register("ISERR", "v")
 def iserr(x: Any) -> Any:
-    return type(x) is XlError and x is not NA
+    return isinstance(x, XlError) and x is not NA
 
 
 @register("ISNA", "v")
@@ -55,24 +55,24 @@ def _parity(x: Any) -> Any:
         return VALUE
     if type(x) is str:
         n = text_to_number(x)
-        if type(n) is XlError:
+        if isinstance(n, XlError):
             return n
         x = n
     return int(num(x)) % 2
 
 
-@register("ISEVEN", "v")
+@register("ISEVEN", "s")
 @safe
 def iseven(x: Any) -> Any:
     p = _parity(x)
-    return p if type(p) is XlError else p == 0
+    return p if isinstance(p, XlError) else p == 0
 
 
-@register("ISODD", "v")
+@register("ISODD", "s")
 @safe
 def isodd(x: Any) -> Any:
     p = _parity(x)
-    return p if type(p) is XlError else p == 1
+    return p if isinstance(p, XlError) else p == 1
 
 
 @register("ISREF", "r")
@@ -83,7 +83,7 @@ def isref(x: Any) -> Any:
 @register("ISFORMULA", "r", context=True)
 def isformula(ctx: Any, key: int, x: Any) -> Any:
     if type(x) is not Ref:
-        return XlError.VALUE if type(x) is not XlError else x
+        return XlError.VALUE if not isinstance(x, XlError) else x
     return ctx.is_formula((x.sheet << 36) | (x.r1 << 15) | x.c1)
 
 
@@ -119,7 +119,7 @@ def xt(x: Any) -> Any:
         x = x.rows[0][0]
     if type(x) is str:
         return x
-    if type(x) is XlError:
+    if isinstance(x, XlError):
         return x
     return ""
 
@@ -149,7 +149,7 @@ def xtype(x: Any) -> Any:
 
 @register("ERROR.TYPE", "v")
 def error_type(x: Any) -> Any:
-    if type(x) is XlError:
+    if isinstance(x, XlError):
         i = ERROR_CODES.index(x.code)
         if i < 8:
             return float(i + 1)
@@ -173,3 +173,36 @@ def xna() -> Any:
 
 
 _ = VALUE
+
+
+@register("CELL", "vr", context=True)
+@safe
+def cell(ctx: Any, key: int, info_type: Any, ref: Any = None) -> Any:
+    """CELL for the information a workbook carries (no formatting or window state)."""
+    from calcwire.formula import column_letters
+    from eval_svc.engine.functions._helpers import text
+
+    what = text(info_type).lower()
+    if ref is None:
+        s, r, c = key >> 36, (key >> 15) & 0x1FFFFF, key & 0x7FFF
+        value = ctx.book.get(key)
+    elif type(ref) is Ref:
+        s, r, c = ref.sheet, ref.r1, ref.c1
+        value = ref.first()
+    else:
+        return VALUE
+    if what == "address":
+        return f"${column_letters(c)}${r}"
+    if what == "row":
+        return float(r)
+    if what == "col":
+        return float(c)
+    if what == "contents":
+        return value if value is not None else 0.0
+    if what == "type":
+        if value is None:
+            return "b"
+        return "l" if type(value) is str else "v"
+    if what == "sheet":
+        return float(s + 1)
+    return VALUE

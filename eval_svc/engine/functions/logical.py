@@ -24,13 +24,18 @@ def _logicals(args: tuple[Any, ...]) -> list[bool] | XlError:
                     out.append(v)
                 elif tv is float or tv is int:
                     out.append(v != 0)
-                elif tv is XlError:
+                elif isinstance(v, XlError):
                     return v
             continue
         if a is None:
             continue
+        if type(a) is str:
+            u = a.upper()
+            if u in ("TRUE", "FALSE"):
+                out.append(u == "TRUE")
+            continue  # other text given directly is ignored
         b = to_bool(a)
-        if type(b) is XlError:
+        if isinstance(b, XlError):
             return b
         out.append(b)
     return out
@@ -39,7 +44,7 @@ def _logicals(args: tuple[Any, ...]) -> list[bool] | XlError:
 @register("AND", "", rest="r")
 def xand(*args: Any) -> Any:
     values = _logicals(args)
-    if type(values) is XlError:
+    if isinstance(values, XlError):
         return values
     if not values:
         return VALUE
@@ -49,7 +54,7 @@ def xand(*args: Any) -> Any:
 @register("OR", "", rest="r")
 def xor_(*args: Any) -> Any:
     values = _logicals(args)
-    if type(values) is XlError:
+    if isinstance(values, XlError):
         return values
     if not values:
         return VALUE
@@ -59,7 +64,7 @@ def xor_(*args: Any) -> Any:
 @register("XOR", "", rest="r")
 def xxor(*args: Any) -> Any:
     values = _logicals(args)
-    if type(values) is XlError:
+    if isinstance(values, XlError):
         return values
     if not values:
         return VALUE
@@ -69,7 +74,7 @@ def xxor(*args: Any) -> Any:
 @register("NOT", "v")
 def xnot(x: Any) -> Any:
     b = to_bool(x)
-    if type(b) is XlError:
+    if isinstance(b, XlError):
         return b
     return not b
 

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
-from calcwire.formula import MAX_COL, MAX_ROW, FormulaSyntaxError, TokenKind, column_letters, parse_range, tokenize
+from calcwire.formula import (
+    MAX_COL,
+    MAX_ROW,
+    FormulaSyntaxError,
+    TokenKind,
+    column_letters,
+    parse_range,
+    tokenize,
+)
 from calcwire.values import XlError
 from eval_svc.engine.functions._helpers import (
     ErrorResult,
@@ -27,7 +36,6 @@ from eval_svc.engine.runtime import (
     Array,
     MultiRef,
     Ref,
-    compare,
     num_equal,
 )
 
@@ -40,7 +48,7 @@ def row(ref: Any = None) -> Any:
         if ref.nrows == 1:
             return float(ref.r1)
         return Array([[float(r)] for r in range(ref.r1, ref.r2 + 1)])
-    if type(ref) is XlError:
+    if isinstance(ref, XlError):
         return ref
     return VALUE
 
@@ -51,7 +59,7 @@ def column(ref: Any = None) -> Any:
         if ref.ncols == 1:
             return float(ref.c1)
         return Array([[float(c) for c in range(ref.c1, ref.c2 + 1)]])
-    if type(ref) is XlError:
+    if isinstance(ref, XlError):
         return ref
     return VALUE
 
@@ -60,7 +68,7 @@ def column(ref: Any = None) -> Any:
 def rows(x: Any) -> Any:
     if type(x) is Ref or type(x) is Array:
         return float(x.nrows)
-    if type(x) is XlError:
+    if isinstance(x, XlError):
         return x
     if type(x) is MultiRef:
         return REF
@@ -71,7 +79,7 @@ def rows(x: Any) -> Any:
 def columns(x: Any) -> Any:
     if type(x) is Ref or type(x) is Array:
         return float(x.ncols)
-    if type(x) is XlError:
+    if isinstance(x, XlError):
         return x
     if type(x) is MultiRef:
         return REF
@@ -84,7 +92,7 @@ def areas(x: Any) -> Any:
         return float(len(x.refs))
     if type(x) is Ref:
         return 1.0
-    if type(x) is XlError:
+    if isinstance(x, XlError):
         return x
     return VALUE
 
@@ -101,25 +109,35 @@ def _opt_index(x: Any) -> int | None:
 @register("INDEX", "avvv", returns="x")
 @safe
 def index(array: Any, row_num: Any = None, col_num: Any = None, area: Any = None) -> Any:
-    if type(array) is XlError:
-        return array
-    if type(array) is MultiRef:
-        a = _opt_index(area) or 1
-        if not 1 <= a <= len(array.refs):
-            return REF
-        array = array.refs[a - 1]
+    for x in (array, row_num, col_num, area):
+        if isinstance(x, XlError):
+            return x
     r = _opt_index(row_num)
     c = _opt_index(col_num)
+    a = _opt_index(area) or 1
+    if (r is not None and r < 0) or (c is not None and c < 0) or a < 1:
+        return VALUE
+    if type(array) is MultiRef:
+        if a > len(array.refs):
+            return REF
+        array = array.refs[a - 1]
+    elif a > 1:
+        return REF
     if type(array) is Ref or type(array) is Array:
         nr, nc = array.nrows, array.ncols
     else:
         array = Array([[array]])
         nr = nc = 1
-    if c is None and r is not None and nr == 1 and nc > 1:
-        r, c = None, r
+    if c is None:
+        if nr == 1:
+            r, c = 0 if nc > 1 else r, r
+        elif nc == 1:
+            c = 0
+        elif type(array) is Ref:
+            return REF
     r = r or 0
     c = c or 0
-    if r < 0 or c < 0 or r > nr or c > nc:
+    if r > nr or c > nc:
         return REF
     if type(array) is Ref:
         r1, r2 = (array.r1, array.r2) if r == 0 else (array.r1 + r - 1, array.r1 + r - 1)
@@ -135,138 +153,133 @@ def index(array: Any, row_num: Any = None, col_num: Any = None, area: Any = None
     return array
 
 
-# -- comparisons for lookups ------------------------------------------------------------
+# -- lookups ------------------------------------------------------------------------------
+#
+# The search rules below reproduce Excel's results on mixed-type and unsorted
+# data as measured on the corpus (the same rules as the `formulas` package):
+# values are compared within their type (numbers, text case-insensitively,
+# logicals), approximate MATCH scans linearly and stops at the first larger
+# value, XMATCH/XLOOKUP binary modes bisect over (type, value) pairs.
 
 
-def _kind(v: Any) -> int:
+def _type_id(v: Any) -> int:
     t = type(v)
-    if t is float or t is int:
-        return 0
-    if t is str:
-        return 1
     if t is bool:
         return 2
+    if t is str:
+        return 1
+    if t is float or t is int:
+        return 0
     if t is XlError:
-        return 3
-    return 4  # empty
+        return 4
+    return 5  # empty
 
 
-def _exact(value: Any, wildcard: bool = True) -> Any:
-    """A predicate for exact matching (text case-insensitive, wildcards if allowed)."""
-    k = _kind(value)
-    if k == 1:
-        if wildcard and any(ch in value for ch in "*?~"):
-            rx = wildcard_regex(value)
-            return lambda v: type(v) is str and rx.fullmatch(v) is not None
-        low = value.lower()
-        return lambda v: type(v) is str and v.lower() == low
-    if k == 0:
-        x = float(value)
-        return lambda v: (type(v) is float or type(v) is int) and num_equal(v, x)
-    if k == 2:
-        return lambda v: type(v) is bool and v == value
-    return lambda v: False
+def _key(v: Any) -> Any:
+    return v.lower() if type(v) is str else v
+
+
+def _xkey(v: Any) -> Any:
+    """XMATCH and XLOOKUP fold case fully ("ß" matches "ss"); MATCH only lowercases."""
+    return v.casefold() if type(v) is str else v
 
 
 def _vector(x: Any) -> list[Any]:
-    """A one-row or one-column range or array as a flat list."""
+    """A range or array as a flat list (row by row), a scalar as a one-item list."""
     if type(x) is Ref:
-        if x.nrows != 1 and x.ncols != 1:
-            raise ErrorResult(NA)
-        return [v for row_ in x.rows() for v in row_]
+        return [v for row_ in x.full_rows() for v in row_]
     if type(x) is Array:
-        if x.nrows != 1 and x.ncols != 1:
-            raise ErrorResult(NA)
         return list(x.flat())
     return [x]
 
 
-def _approx(values: list[Any], value: Any, descending: bool = False) -> int | None:
-    """Excel's approximate match on sorted data, by bisection as Excel does it.
-
-    Ascending: the position of the largest value <= ``value``; descending: of
-    the smallest value >= ``value``. Values of another type are skipped.
-    """
-    k = _kind(value)
-    lo, hi = 0, len(values) - 1
-    found = None
-    while lo <= hi:
-        mid = (lo + hi) // 2
-        # Step over values of another type, as Excel's binary search does.
-        probe = mid
-        while probe <= hi and _kind(values[probe]) != k:
-            probe += 1
-        if probe > hi:
-            hi = mid - 1
-            continue
-        c = compare(values[probe], value)
-        if type(c) is XlError:
-            return None
-        if (c <= 0) if not descending else (c >= 0):
-            found = probe
-            lo = probe + 1
-        else:
-            hi = mid - 1
-    return found
+def _first_line(x: Any) -> list[Any]:
+    """LOOKUP's vector: a 2-D range is read along its first column (or row, if wider)."""
+    if isinstance(x, Ref | Array):
+        rows_ = x.full_rows() if isinstance(x, Ref) else x.rows
+        if len(rows_) > 1 and len(rows_[0]) > 1:
+            if len(rows_[0]) > len(rows_):
+                return list(rows_[0])
+            return [r[0] for r in rows_]
+    return _vector(x)
 
 
-def _match_position(value: Any, values: list[Any], mode: int) -> int | None:
-    if mode == 0:
-        pred = _exact(value)
-        for i, v in enumerate(values):
-            if pred(v):
-                return i
-        return None
-    return _approx(values, value, descending=mode < 0)
-
-
-def _lookup_value(value: Any) -> Any:
+def _lookup_value(value: Any, empty: Any = 0.0) -> Any:
     if type(value) is Ref or type(value) is Array:
         value = first_value(value)
     if value is None:
-        value = 0.0
-    if type(value) is XlError:
+        value = empty
+    if isinstance(value, XlError):
         raise ErrorResult(value)
     return value
+
+
+def _wildcard(value: Any) -> Any:
+    if type(value) is str and any(ch in value for ch in "*?~"):
+        return wildcard_regex(value)
+    return None
+
+
+def _match(value: Any, values: list[Any], match_type: int) -> int | None:
+    """MATCH's 0-based position, or None."""
+    vt = _type_id(value)
+    key = _key(value)
+    if match_type == 0:
+        rx = _wildcard(value)
+        for j, v in enumerate(values):
+            if _type_id(v) != vt:
+                continue
+            if rx is not None:
+                if rx.fullmatch(v):
+                    return j
+            elif _key(v) == key or (vt == 0 and num_equal(v, key)):
+                return j
+        return None
+    found = None
+    for j, v in enumerate(values):
+        if _type_id(v) != vt:
+            continue
+        x = _key(v)
+        if match_type > 0:
+            if x <= key:
+                found = j
+                if x == key and j > 0:
+                    break
+            elif j > 0:
+                break
+        else:
+            if x < key:
+                break
+            found = j
+            if x == key:
+                break
+    return found
 
 
 @register("MATCH", "vav")
 @safe
 def match(value: Any, lookup_array: Any, match_type: Any = None) -> Any:
     value = _lookup_value(value)
-    mode = int(opt_num(match_type, 1.0))
-    mode = 0 if mode == 0 else (1 if mode > 0 else -1)
-    pos = _match_position(value, _vector(lookup_array), mode)
+    mt = opt_num(match_type, 1.0)
+    mode = 0 if mt == 0 else (1 if mt > 0 else -1)
+    pos = _match(value, _vector(lookup_array), mode)
     return NA if pos is None else float(pos + 1)
 
 
 def _table_lookup(value: Any, table: Any, index: Any, approx: Any, by_row: bool) -> Any:
     value = _lookup_value(value)
     i = integer(index)
-    exact = approx is not None and not boolean(approx)
-    g = grid(table) if type(table) is not Ref else table.rows()
-    if type(table) is Ref:
-        nlines = table.ncols if by_row else table.nrows
-    else:
-        nlines = len(g[0]) if by_row else len(g)
+    mode = 1 if approx is None or boolean(approx) else 0
+    rows_ = table.full_rows() if type(table) is Ref else grid(table)
     if i < 1:
         return VALUE
-    width = (table.nrows if by_row else table.ncols) if type(table) in (Ref, Array) else 1
-    if i > width:
+    lines = rows_ if by_row else [list(col) for col in zip(*rows_)]
+    if i > len(lines):
         return REF
-    if by_row:
-        keys = list(g[0]) if g else []
-    else:
-        keys = [r[0] for r in g]
-    keys += [None] * max(0, nlines - len(keys))
-    pos = _match_position(value, keys, 0 if exact else 1)
+    pos = _match(value, list(lines[0]), mode)
     if pos is None:
         return NA
-    if type(table) is Ref:
-        if by_row:
-            return table.value_at(table.r1 + i - 1, table.c1 + pos)
-        return table.value_at(table.r1 + pos, table.c1 + i - 1)
-    return g[i - 1][pos] if by_row else g[pos][i - 1]
+    return lines[i - 1][pos]
 
 
 @register("VLOOKUP", "vavv")
@@ -286,16 +299,25 @@ def hlookup(value: Any, table: Any, row_index: Any, approx: Any = None) -> Any:
 def lookup(value: Any, lookup_vector: Any, result_vector: Any = None) -> Any:
     value = _lookup_value(value)
     if result_vector is None:
-        g = grid(lookup_vector) if type(lookup_vector) is not Ref else lookup_vector.full_rows()
-        nr, nc = len(g), len(g[0])
-        if nc > nr:
-            keys, results = list(g[0]), list(g[-1])
+        rows_ = grid(lookup_vector) if type(lookup_vector) is not Ref else lookup_vector.full_rows()
+        nr, nc = len(rows_), len(rows_[0])
+        if nr > 1 and nc > 1:
+            if nc > nr:
+                keys, results = list(rows_[0]), list(rows_[-1])
+            else:
+                keys, results = [r[0] for r in rows_], [r[-1] for r in rows_]
         else:
-            keys, results = [r[0] for r in g], [r[-1] for r in g]
+            keys = results = [v for r in rows_ for v in r]
     else:
-        keys = _vector(lookup_vector)
+        keys = _first_line(lookup_vector)
+        if (
+            type(result_vector) in (Ref, Array)
+            and result_vector.nrows > 1
+            and result_vector.ncols > 1
+        ):
+            return NA
         results = _vector(result_vector)
-    pos = _approx(keys, value)
+    pos = _match(value, keys, 1)
     if pos is None:
         return NA
     if pos >= len(results):
@@ -305,45 +327,97 @@ def lookup(value: Any, lookup_vector: Any, result_vector: Any = None) -> Any:
                 return rv.value_at(rv.r1, rv.c1 + pos)
             return rv.value_at(rv.r1 + pos, rv.c1)
         return NA
-    return results[pos]
+    v = results[pos]
+    return 0.0 if v is None else v
 
 
-def _xsearch(value: Any, values: list[Any], match_mode: int, search_mode: int) -> int | None:
-    order = range(len(values)) if search_mode >= 0 else range(len(values) - 1, -1, -1)
-    if abs(search_mode) == 2:
-        if match_mode in (0, 2):
-            pos = _approx(values, value, descending=search_mode < 0)
-            if pos is not None and _exact(value, match_mode == 2)(values[pos]):
-                return pos
-            return None
-        pos = _approx(values, value, descending=search_mode < 0)
-        if pos is not None and _exact(value, False)(values[pos]):
-            return pos
-        if match_mode == -1:
-            return pos
-        return None
-    pred = _exact(value, wildcard=match_mode == 2)
-    for i in order:
-        if pred(values[i]):
-            return i
-    if match_mode in (-1, 1):
-        best = None
-        k = _kind(value)
-        for i in order:
-            v = values[i]
-            if _kind(v) != k:
-                continue
-            c = compare(v, value)
-            if type(c) is XlError:
-                continue
-            if match_mode == -1 and c < 0:
-                if best is None or compare(v, values[best]) == 1:
-                    best = i
-            if match_mode == 1 and c > 0:
-                if best is None or compare(v, values[best]) == -1:
-                    best = i
-        return best
-    return None
+def _xmatch(value: Any, values: list[Any], match_mode: int, search_mode: int) -> int | None:
+    """XMATCH's 0-based position, or None."""
+    if value is None:
+        vt, vkey = 3, -1.0
+    else:
+        vt, vkey = _type_id(value), _xkey(value)
+    rx = None
+    if match_mode in (0, 2):
+        if vt == 1 and match_mode == 2:
+            rx = wildcard_regex(value)
+        else:
+            match_mode = 0
+    items = [(j, (_type_id(v), _xkey(v))) for j, v in enumerate(values)]
+    if match_mode in (0, 2) and abs(search_mode) == 1:
+        items = [(j, x) for j, x in items if x[0] == vt]
+    target = (vt, vkey)
+    best: list[Any] = [None, None]
+
+    def stop(j: int, x: tuple[int, Any], force: bool = False) -> bool:
+        try:
+            if match_mode == 2:
+                if x[0] == vt and rx is not None and type(x[1]) is str and rx.fullmatch(x[1]):
+                    best[0], best[1] = j, x
+                    return True
+                return False
+            if x == target or (x[0] == vt == 0 and num_equal(x[1], vkey)):
+                best[0], best[1] = j, x
+                return True
+            if (
+                match_mode == -1
+                and x < target
+                and (force or best[1] is None or best[1] < x)
+                or match_mode == 1
+                and x > target
+                and (force or best[1] is None or best[1] > x)
+            ):
+                best[0], best[1] = j, x
+        except TypeError:
+            pass
+        return False
+
+    if abs(search_mode) == 1:
+        seq = items if search_mode == 1 else list(reversed(items))
+        for j, x in seq:
+            if stop(j, x):
+                break
+    else:
+        asc = search_mode == 2
+        left, right = 0, len(items) - 1
+        while left <= right:
+            mid = (left + right) // 2
+            j, x = items[mid]
+            if stop(j, x, True):
+                break
+            try:
+                less = x < target
+            except TypeError:
+                less = False
+            if less:
+                if asc:
+                    left = mid + 1
+                else:
+                    right = mid - 1
+            else:
+                if asc:
+                    right = mid - 1
+                else:
+                    left = mid + 1
+    found: int | None = best[0]
+    return found
+
+
+def _modes(match_mode: Any, search_mode: Any) -> tuple[int, int]:
+    mm = math.floor(opt_num(match_mode, 0.0))
+    sm = math.floor(opt_num(search_mode, 1.0))
+    if not (-2 < mm <= 3) or (abs(mm) == 2 and abs(sm) == 2) or sm not in (1, 2, -1, -2):
+        raise ErrorResult(VALUE)
+    return (2 if mm == 3 else mm), sm
+
+
+@register("XMATCH", "vavv")
+@safe
+def xmatch(value: Any, lookup_array: Any, match_mode: Any = None, search_mode: Any = None) -> Any:
+    value = _lookup_value(value, empty=None)
+    mm, sm = _modes(match_mode, search_mode)
+    pos = _xmatch(value, _vector(lookup_array), mm, sm)
+    return NA if pos is None else float(pos + 1)
 
 
 @register("XLOOKUP", "vaarvv", returns="x")
@@ -356,20 +430,14 @@ def xlookup(
     match_mode: Any = None,
     search_mode: Any = None,
 ) -> Any:
-    value = _lookup_value(value)
-    keys = _vector(lookup_array)
-    mm = int(opt_num(match_mode, 0.0))
-    sm = int(opt_num(search_mode, 1.0))
-    if mm not in (-1, 0, 1, 2) or sm not in (-2, -1, 1, 2):
-        return VALUE
-    pos = _xsearch(value, keys, mm, sm)
+    value = _lookup_value(value, empty=None)
+    mm, sm = _modes(match_mode, search_mode)
+    pos = _xmatch(value, _vector(lookup_array), mm, sm)
     if pos is None:
-        if if_not_found is None:
-            return NA
-        return if_not_found
+        return NA if if_not_found is None else if_not_found
     vertical = True
     if type(lookup_array) in (Ref, Array):
-        vertical = lookup_array.ncols == 1 and lookup_array.nrows != 1 or lookup_array.nrows > 1
+        vertical = lookup_array.nrows > 1 or lookup_array.ncols == 1
     if type(return_array) is Ref:
         ra = return_array
         if vertical:
@@ -380,7 +448,7 @@ def xlookup(
             return VALUE
         return ra.sub(ra.r1, ra.c1 + pos, ra.r2, ra.c1 + pos)
     g = grid(return_array)
-    if vertical:
+    if vertical and len(g) > 1 or len(g[0]) == 1:
         if pos >= len(g):
             return VALUE
         row_ = g[pos]
@@ -391,30 +459,22 @@ def xlookup(
     return col[0] if len(col) == 1 else Array([[v] for v in col])
 
 
-@register("XMATCH", "vavv")
-@safe
-def xmatch(value: Any, lookup_array: Any, match_mode: Any = None, search_mode: Any = None) -> Any:
-    value = _lookup_value(value)
-    keys = _vector(lookup_array)
-    mm = int(opt_num(match_mode, 0.0))
-    sm = int(opt_num(search_mode, 1.0))
-    if mm not in (-1, 0, 1, 2) or sm not in (-2, -1, 1, 2):
-        return VALUE
-    pos = _xsearch(value, keys, mm, sm)
-    return NA if pos is None else float(pos + 1)
-
-
 # -- references built at run time -------------------------------------------------------------
 
 
 @register("OFFSET", "rvvvv", context=True, returns="x", volatile=True, dynamic=True)
 @safe
-def offset(ctx: Any, key: int, ref: Any, rows_: Any, cols: Any, height: Any = None, width: Any = None) -> Any:
-    if type(ref) is XlError:
+def offset(
+    ctx: Any, key: int, ref: Any, rows_: Any, cols: Any, height: Any = None, width: Any = None
+) -> Any:
+    if isinstance(ref, XlError):
         return ref
     if type(ref) is not Ref:
         return VALUE
-    dr, dc = integer(rows_ if rows_ is not None else 0.0), integer(cols if cols is not None else 0.0)
+    dr, dc = (
+        integer(rows_ if rows_ is not None else 0.0),
+        integer(cols if cols is not None else 0.0),
+    )
     h = ref.nrows if height is None else integer(height)
     w = ref.ncols if width is None else integer(width)
     if h == 0 or w == 0:
@@ -433,14 +493,14 @@ def offset(ctx: Any, key: int, ref: Any, rows_: Any, cols: Any, height: Any = No
 @register("INDIRECT", "vv", context=True, returns="x", volatile=True, dynamic=True)
 @safe
 def indirect(ctx: Any, key: int, ref_text: Any, a1: Any = None) -> Any:
-    if type(ref_text) is XlError:
+    if isinstance(ref_text, XlError):
         return ref_text
     style_a1 = True if a1 is None else boolean(a1)
     return ctx.parse_reference(text(ref_text), key, style_a1)
 
 
 _R1C1_RE = re.compile(
-    r"R(\[-?\d+\]|\d+)?C(\[-?\d+\]|\d+)?(?::R(\[-?\d+\]|\d+)?C(\[-?\d+\]|\d+)?)?", re.I
+    r"R(\[-?\d+\]|\d+)?C(\[-?\d+\]|\d+)?(?::R(\[-?\d+\]|\d+)?C(\[-?\d+\]|\d+)?)?", re.IGNORECASE
 )
 
 
@@ -458,8 +518,7 @@ def resolve_text_reference(book: Any, ref_text: str, key: int, a1: bool) -> Ref 
     from eval_svc.engine.parser import split_prefix
 
     s = ref_text.strip()
-    if s.startswith("="):
-        s = s[1:]
+    s = s.removeprefix("=")
     if not s:
         return REF
     sheet = key >> 36
@@ -478,7 +537,9 @@ def resolve_text_reference(book: Any, ref_text: str, key: int, a1: bool) -> Ref 
         c1 = _r1c1_part(m.group(2), col0)
         r2 = _r1c1_part(m.group(3), row0) if m.group(3) or m.group(4) else r1
         c2 = _r1c1_part(m.group(4), col0) if m.group(3) or m.group(4) else c1
-        if not (1 <= r1 <= MAX_ROW and 1 <= c1 <= MAX_COL and 1 <= r2 <= MAX_ROW and 1 <= c2 <= MAX_COL):
+        if not (
+            1 <= r1 <= MAX_ROW and 1 <= c1 <= MAX_COL and 1 <= r2 <= MAX_ROW and 1 <= c2 <= MAX_COL
+        ):
             return REF
         return Ref(book, sheet, min(r1, r2), min(c1, c2), max(r1, r2), max(c1, c2), True)
     try:
@@ -501,9 +562,11 @@ def resolve_text_reference(book: Any, ref_text: str, key: int, a1: bool) -> Ref 
     return REF
 
 
-@register("ADDRESS", "vvvvv")
+@register("ADDRESS", "vvvvv", text_optional=(4,))
 @safe
-def address(row_num: Any, col_num: Any, abs_num: Any = None, a1: Any = None, sheet: Any = None) -> Any:
+def address(
+    row_num: Any, col_num: Any, abs_num: Any = None, a1: Any = None, sheet: Any = None
+) -> Any:
     r, c = integer(row_num), integer(col_num)
     mode = int(opt_num(abs_num, 1.0))
     style_a1 = True if a1 is None else boolean(a1)
@@ -519,10 +582,11 @@ def address(row_num: Any, col_num: Any, abs_num: Any = None, a1: Any = None, she
         out = row_s + col_s
     if sheet is not None:
         name = text(sheet)
-        if name:
-            if not re.fullmatch(r"[A-Za-z_][\w.]*", name) or re.fullmatch(r"[A-Za-z]{1,3}\d+", name):
-                name = "'" + name.replace("'", "''") + "'"
-            out = f"{name}!{out}"
+        if name and (
+            not re.fullmatch(r"[A-Za-z_][\w.]*", name) or re.fullmatch(r"[A-Za-z]{1,3}\d+", name)
+        ):
+            name = "'" + name.replace("'", "''") + "'"
+        out = f"{name}!{out}"
     return out
 
 

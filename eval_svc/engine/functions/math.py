@@ -44,9 +44,7 @@ def xsum(*args: Any) -> Any:
         if t is Ref or t is MultiRef or t is Array:
             for v in present_values(a):
                 tv = type(v)
-                if tv is float:
-                    total += v
-                elif tv is int:
+                if tv is float or tv is int:
                     total += v
                 elif tv is XlError:
                     return v
@@ -57,7 +55,7 @@ def xsum(*args: Any) -> Any:
             total += a
             continue
         n = to_number(a)
-        if type(n) is XlError:
+        if isinstance(n, XlError):
             return n
         total += n
     return result(total)
@@ -85,6 +83,11 @@ def sumsq(*args: Any) -> Any:
 @safe
 def sumproduct(*args: Any) -> Any:
     grids = [grid(a) for a in args]
+    for g in grids:  # errors in the data win over a shape mismatch
+        for row in g:
+            for v in row:
+                if isinstance(v, XlError):
+                    return v
     nr, nc = len(grids[0]), len(grids[0][0])
     for g in grids:
         if len(g) != nr or len(g[0]) != nc:
@@ -169,7 +172,7 @@ def mod(a: Any, b: Any) -> Any:
     return r
 
 
-@register("QUOTIENT", "vv")
+@register("QUOTIENT", "ss")
 @safe
 def quotient(a: Any, b: Any) -> Any:
     n, d = num(a), num(b)
@@ -200,7 +203,7 @@ def sqrt(x: Any) -> Any:
     return math.sqrt(n)
 
 
-@register("SQRTPI", "v")
+@register("SQRTPI", "s")
 @safe
 def sqrtpi(x: Any) -> Any:
     n = num(x)
@@ -361,11 +364,11 @@ def fact(x: Any) -> Any:
     return float(math.factorial(int(n)))
 
 
-@register("FACTDOUBLE", "v")
+@register("FACTDOUBLE", "s")
 @safe
 def factdouble(x: Any) -> Any:
     n = int(num(x))
-    if n < -1:
+    if n < 0:
         return NUM
     p = 1
     while n > 1:
@@ -404,6 +407,14 @@ def permut(n: Any, k: Any) -> Any:
 
 
 def _int_args(args: Any) -> list[int]:
+    from eval_svc.engine.functions._helpers import is_range, range_values
+
+    for a in args:
+        for v in range_values(a) if is_range(a) else (a,):
+            if v is None or type(v) is str or type(v) is bool:
+                raise ErrorResult(
+                    VALUE
+                )  # an Analysis ToolPak function: no text, logicals or blanks
     out = []
     for v in numbers(args):
         if v < 0:
@@ -432,9 +443,6 @@ def lcm(*args: Any) -> Any:
             return 0.0
         m = m * v // math.gcd(m, v)
     return float(m)
-
-
-
 
 
 @register("CEILING", "vv")
@@ -470,7 +478,7 @@ def ceiling_math(x: Any, significance: Any = None, mode: Any = None) -> Any:
     if s == 0 or n == 0:
         return 0.0
     if n < 0 and m != 0:
-        return -float(math.floor(_q15(-n / s)) * s)
+        return -float(math.ceil(_q15(-n / s)) * s)  # away from zero
     return float(math.ceil(_q15(n / s)) * s)
 
 
@@ -483,11 +491,11 @@ def floor_math(x: Any, significance: Any = None, mode: Any = None) -> Any:
     if s == 0 or n == 0:
         return 0.0
     if n < 0 and m != 0:
-        return -float(math.ceil(_q15(-n / s)) * s)
+        return -float(math.floor(_q15(-n / s)) * s)  # toward zero
     return float(math.floor(_q15(n / s)) * s)
 
 
-@register("MROUND", "vv")
+@register("MROUND", "ss")
 @safe
 def mround(x: Any, multiple: Any) -> Any:
     n, m = num(x), num(multiple)
@@ -516,7 +524,9 @@ def randbetween(low: Any, high: Any) -> Any:
 @register("SUMIF", "rvr")
 @safe
 def sumif(rng: Any, criterion: Any, sum_range: Any = None) -> Any:
-    values = ifs_select(sum_range if sum_range is not None else rng, [(rng, criterion)], resize=True)
+    values = ifs_select(
+        sum_range if sum_range is not None else rng, [(rng, criterion)], resize=True
+    )
     total = 0.0
     for v in values:
         tv = type(v)
@@ -573,7 +583,9 @@ def _numeric(values: Any) -> list[float]:
 @register("AVERAGEIF", "rvr")
 @safe
 def averageif(rng: Any, criterion: Any, avg_range: Any = None) -> Any:
-    values = _numeric(ifs_select(avg_range if avg_range is not None else rng, [(rng, criterion)], resize=True))
+    values = _numeric(
+        ifs_select(avg_range if avg_range is not None else rng, [(rng, criterion)], resize=True)
+    )
     if not values:
         return DIV0
     return sum(values) / len(values)
@@ -633,9 +645,9 @@ def _pairs(x: Any, y: Any, fn: Any) -> Any:
     total = 0.0
     for rx, ry in zip(gx, gy):
         for a, b in zip(rx, ry):
-            if type(a) is XlError:
+            if isinstance(a, XlError):
                 return a
-            if type(b) is XlError:
+            if isinstance(b, XlError):
                 return b
             if type(a) is float and type(b) is float:
                 total += fn(a, b)

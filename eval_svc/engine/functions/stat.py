@@ -21,7 +21,7 @@ from eval_svc.engine.functions._helpers import (
     safe,
 )
 from eval_svc.engine.functions._registry import register
-from eval_svc.engine.runtime import DIV0, NA, NUM, VALUE, Array, MultiRef, Ref, text_to_number
+from eval_svc.engine.runtime import DIV0, NA, NUM, REF, VALUE, Array, MultiRef, Ref, text_to_number
 
 
 @register("MAX", "", rest="r")
@@ -80,9 +80,7 @@ def count(*args: Any) -> Any:
                     n += 1
             continue
         t = type(a)
-        if t is float or t is int or t is bool:
-            n += 1
-        elif t is str and type(text_to_number(a)) is float:
+        if t is float or t is int or t is bool or t is str and type(text_to_number(a)) is float:
             n += 1
     return float(n)
 
@@ -120,6 +118,22 @@ def median(*args: Any) -> Any:
         return NUM
     mid = n // 2
     return values[mid] if n % 2 else (values[mid - 1] + values[mid]) / 2
+
+
+@register("MODE.MULT", "", rest="r", returns="x")
+@safe
+def mode_mult(*args: Any) -> Any:
+    values = numbers(args, direct_text=False)
+    counts: dict[float, int] = {}
+    order: list[float] = []
+    for v in values:
+        if v not in counts:
+            order.append(v)
+        counts[v] = counts.get(v, 0) + 1
+    best = max(counts.values(), default=0)
+    if best < 2:
+        return NA
+    return Array([[v] for v in order if counts[v] == best])
 
 
 @register(("MODE", "MODE.SNGL"), "", rest="r")
@@ -196,7 +210,7 @@ def _range_numbers(x: Any) -> list[float]:
     if is_range(x):
         out = []
         for v in present_values(x):
-            if type(v) is XlError:
+            if isinstance(v, XlError):
                 raise ErrorResult(v)
             if type(v) is float or type(v) is int:
                 out.append(float(v))
@@ -207,8 +221,9 @@ def _range_numbers(x: Any) -> list[float]:
 @register("LARGE", "av")
 @safe
 def large(array: Any, k: Any) -> Any:
+    num(k)  # an error in k wins over errors in the data
     values = sorted(_range_numbers(array), reverse=True)
-    i = math.ceil(num(k))
+    i = math.trunc(num(k))
     if not 1 <= i <= len(values):
         return NUM
     return values[i - 1]
@@ -217,8 +232,9 @@ def large(array: Any, k: Any) -> Any:
 @register("SMALL", "av")
 @safe
 def small(array: Any, k: Any) -> Any:
+    num(k)  # an error in k wins over errors in the data
     values = sorted(_range_numbers(array))
-    i = math.ceil(num(k))
+    i = math.trunc(num(k))
     if not 1 <= i <= len(values):
         return NUM
     return values[i - 1]
@@ -279,12 +295,14 @@ def _percentile_exc(values: list[float], p: float) -> float:
 @register(("PERCENTILE", "PERCENTILE.INC"), "av")
 @safe
 def percentile(array: Any, p: Any) -> Any:
+    num(p)
     return _percentile_inc(_range_numbers(array), num(p))
 
 
 @register("PERCENTILE.EXC", "av")
 @safe
 def percentile_exc(array: Any, p: Any) -> Any:
+    num(p)
     return _percentile_exc(_range_numbers(array), num(p))
 
 
@@ -313,9 +331,9 @@ def _xy(ys: Any, xs: Any) -> tuple[list[float], list[float]]:
         raise ErrorResult(NA)
     out_x, out_y = [], []
     for y, x in zip(gy, gx):
-        if type(y) is XlError:
+        if isinstance(y, XlError):
             raise ErrorResult(y)
-        if type(x) is XlError:
+        if isinstance(x, XlError):
             raise ErrorResult(x)
         if type(y) in (float, int) and type(x) in (float, int):
             out_x.append(float(x))
@@ -352,8 +370,9 @@ def intercept(ys: Any, xs: Any) -> Any:
 @register(("FORECAST", "FORECAST.LINEAR"), "vaa")
 @safe
 def forecast(x: Any, ys: Any, xs: Any) -> Any:
+    at = num(x)
     s, b, _, _ = _fit(ys, xs)
-    return b + s * num(x)
+    return b + s * at
 
 
 @register(("CORREL", "PEARSON"), "aa")
@@ -376,7 +395,7 @@ def correl(a: Any, b: Any) -> Any:
 @safe
 def rsq(a: Any, b: Any) -> Any:
     r = correl(a, b)
-    if type(r) is XlError:
+    if isinstance(r, XlError):
         return r
     return r * r
 
@@ -469,8 +488,8 @@ def aggregate(ctx: Any, key: int, function_num: Any, options: Any, *refs: Any) -
     if k <= 13:
         values: list[Any] = []
         for a in args:
-            for v in (range_values(a) if is_range(a) else [a]):
-                if type(v) is XlError:
+            for v in range_values(a) if is_range(a) else [a]:
+                if isinstance(v, XlError):
                     if ignore_errors:
                         continue
                     return v
@@ -490,8 +509,8 @@ def aggregate(ctx: Any, key: int, function_num: Any, options: Any, *refs: Any) -
             return VALUE
         data, param = args[0], args[1]
         values2: list[float] = []
-        for v in (range_values(data) if is_range(data) else [data]):
-            if type(v) is XlError:
+        for v in range_values(data) if is_range(data) else [data]:
+            if isinstance(v, XlError):
                 if ignore_errors:
                     continue
                 return v
@@ -512,3 +531,203 @@ def aggregate(ctx: Any, key: int, function_num: Any, options: Any, *refs: Any) -
 
 
 _ = (grid, result)
+
+
+# -- LINEST and TREND -------------------------------------------------------------------------
+
+
+def _raw(x: Any) -> list[list[Any]]:
+    return grid(x) if type(x) is not Ref else x.full_rows()
+
+
+def _matrix(x: Any) -> list[list[float]]:
+    out = []
+    for row in x if type(x) is list else _raw(x):
+        new = []
+        for v in row:
+            if type(v) is not float and type(v) is not int:
+                raise ErrorResult(VALUE)  # errors and text in the data are #VALUE!
+            new.append(float(v))
+        out.append(new)
+    return out
+
+
+def _regression_data(known_y: Any, known_x: Any) -> tuple[list[float], list[list[float]], bool]:
+    """y as a list, x as observations x variables, and whether y runs down a column."""
+    ym_raw = _raw(known_y)
+    if known_x is not None:
+        xr = _raw(known_x)
+        ny_, my_ = len(ym_raw), len(ym_raw[0])
+        n_ = ny_ if my_ == 1 else my_
+        if my_ == 1 and len(xr) != n_ and not (len(xr) == 1 and len(xr[0]) == n_):
+            raise ErrorResult(REF)
+        if my_ != 1 and ny_ == 1 and len(xr[0]) != n_ and not (len(xr[0]) == 1 and len(xr) == n_):
+            raise ErrorResult(REF)
+    ym = _matrix(ym_raw)
+    ny, my = len(ym), len(ym[0])
+    by_column = my == 1
+    y = [r[0] for r in ym] if by_column else list(ym[0]) if ny == 1 else None
+    if y is None:
+        raise ErrorResult(REF)
+    n = len(y)
+    if known_x is None:
+        return y, [[float(i + 1)] for i in range(n)], by_column
+    xm = _matrix(known_x)
+    if by_column:
+        if len(xm) != n:
+            if len(xm[0]) == n and len(xm) == 1:
+                return y, [[v] for v in xm[0]], by_column
+            raise ErrorResult(REF)
+        return y, xm, by_column
+    if len(xm[0]) != n:
+        if len(xm) == n and len(xm[0]) == 1:
+            return y, [list(r) for r in xm], by_column
+        raise ErrorResult(REF)
+    return y, [list(col) for col in zip(*xm)], by_column
+
+
+def _least_squares(
+    y: list[float], x: list[list[float]], const: bool
+) -> tuple[list[float], float, list[bool], list[list[float]], int]:
+    """Coefficients for x's columns (0 where collinear), intercept, and the fit's pieces.
+
+    Columns are taken in order (intercept first) and one that adds nothing to
+    the span of those kept before it is dropped, as Excel's LINEST does.
+    """
+    n = len(y)
+    k = len(x[0])
+    columns = ([[1.0] * n] if const else []) + [[row[j] for row in x] for j in range(k)]
+    kept: list[int] = []
+    basis: list[list[float]] = []
+    for idx, col in enumerate(columns):
+        v = list(col)
+        norm0 = sum(a * a for a in v)
+        for q in basis:
+            d = sum(a * b for a, b in zip(q, v))
+            v = [a - d * b for a, b in zip(v, q)]
+        norm = sum(a * a for a in v)
+        if norm0 == 0 or norm <= norm0 * 1e-20:
+            continue
+        s = math.sqrt(norm)
+        basis.append([a / s for a in v])
+        kept.append(idx)
+    # Solve the normal equations on the kept columns.
+    p = len(kept)
+    xk = [[columns[c][i] for c in kept] for i in range(n)]
+    xtx = [[sum(xk[i][a] * xk[i][b] for i in range(n)) for b in range(p)] for a in range(p)]
+    xty = [sum(xk[i][a] * y[i] for i in range(n)) for a in range(p)]
+    inv = _invert(xtx)
+    beta_k = [sum(inv[a][b] * xty[b] for b in range(p)) for a in range(p)]
+    beta = [0.0] * len(columns)
+    for a, c in enumerate(kept):
+        beta[c] = beta_k[a]
+    intercept = beta[0] if const else 0.0
+    slopes = beta[1:] if const else beta
+    dropped = [((j + 1) if const else j) not in kept for j in range(k)]
+    return slopes, intercept, dropped, inv, p
+
+
+def _invert(m: list[list[float]]) -> list[list[float]]:
+    n = len(m)
+    a = [row[:] + [1.0 if i == j else 0.0 for j in range(n)] for i, row in enumerate(m)]
+    for col in range(n):
+        pivot = max(range(col, n), key=lambda r: abs(a[r][col]))
+        if abs(a[pivot][col]) < 1e-300:
+            raise ErrorResult(NUM)
+        a[col], a[pivot] = a[pivot], a[col]
+        f = a[col][col]
+        a[col] = [v / f for v in a[col]]
+        for r in range(n):
+            if r != col and a[r][col] != 0:
+                g = a[r][col]
+                a[r] = [v - g * w for v, w in zip(a[r], a[col])]
+    return [row[n:] for row in a]
+
+
+def _const_flag(const: Any) -> bool:
+    from eval_svc.engine.functions._helpers import boolean
+
+    return True if const is None else boolean(const)
+
+
+@register("LINEST", "aavv", returns="x", keep_empty=(2,))
+@safe
+def linest(known_y: Any, known_x: Any = None, const: Any = None, stats: Any = None) -> Any:
+    from eval_svc.engine.functions._helpers import boolean
+
+    use_const = _const_flag(const)
+    want_stats = stats is not None and boolean(stats)
+    y, x, _ = _regression_data(known_y, known_x)
+    n, k = len(y), len(x[0])
+    slopes, intercept, dropped, inv, p = _least_squares(y, x, use_const)
+    coef_row: list[Any] = list(reversed(slopes)) + [intercept]
+    if not want_stats:
+        return Array([coef_row])
+    yhat = [intercept + sum(s * v for s, v in zip(slopes, row)) for row in x]
+    ssresid = math.fsum((a - b) ** 2 for a, b in zip(y, yhat))
+    if use_const:
+        ybar = math.fsum(y) / n
+        ssreg = math.fsum((b - ybar) ** 2 for b in yhat)
+    else:
+        ssreg = math.fsum(b * b for b in yhat)
+    df = n - p
+    r2 = ssreg / (ssreg + ssresid) if ssreg + ssresid else 1.0
+    sey = math.sqrt(ssresid / df) if df > 0 else NA
+    v1 = p - (1 if use_const else 0)
+    f_stat: Any = (ssreg / v1) / (ssresid / df) if df > 0 and v1 and ssresid else NUM
+    # standard errors of the kept coefficients, 0 for the dropped ones
+    se_kept = [math.sqrt(max(inv[a][a], 0.0)) * sey if type(sey) is float else NA for a in range(p)]
+    se_all: list[Any] = []
+    a = 1 if use_const else 0
+    for j in range(k):
+        if dropped[j]:
+            se_all.append(0.0)
+        else:
+            se_all.append(se_kept[a])
+            a += 1
+    se_b: Any = se_kept[0] if use_const else NA
+    width = k + 1
+    pad = [NA] * (width - 2)
+    return Array(
+        [
+            coef_row,
+            list(reversed(se_all)) + [se_b],
+            [r2, sey] + pad,
+            [f_stat, float(df)] + pad,
+            [ssreg, ssresid] + pad,
+        ]
+    )
+
+
+@register("TREND", "aaav", returns="x", keep_empty=(3,))
+@safe
+def trend(known_y: Any, known_x: Any = None, new_x: Any = None, const: Any = None) -> Any:
+    use_const = _const_flag(const)
+    y, x, by_column = _regression_data(known_y, known_x)
+    slopes, intercept, _, _, _ = _least_squares(y, x, use_const)
+    k = len(slopes)
+    if new_x is None:
+        points = x
+        shape_rows = by_column
+    else:
+        nm = _matrix(new_x)
+        if k == 1:
+            flat = [v for row in nm for v in row]
+            points = [[v] for v in flat]
+            values = [intercept + slopes[0] * v for v in flat]
+            return Array(
+                [[values[i * len(nm[0]) + j] for j in range(len(nm[0]))] for i in range(len(nm))]
+            )
+        if by_column:
+            if len(nm[0]) != k:
+                return REF
+            points = nm
+        else:
+            if len(nm) != k:
+                return REF
+            points = [list(col) for col in zip(*nm)]
+        shape_rows = by_column
+    values = [intercept + sum(s * v for s, v in zip(slopes, row)) for row in points]
+    if shape_rows:
+        return Array([[v] for v in values])
+    return Array([values])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from calcwire.values import XlError
@@ -168,7 +169,7 @@ def _joined_values(args: Any) -> list[str]:
     for a in args:
         if is_range(a):
             for v in range_values(a):
-                if type(v) is XlError:
+                if isinstance(v, XlError):
                     raise ErrorResult(v)
                 out.append("" if v is None else text(v))
         else:
@@ -208,13 +209,23 @@ def rept(s: Any, n: Any) -> Any:
     return out
 
 
+_charset = ["cp1252"]
+
+
+def use_mac_charset(flag: bool) -> None:
+    """CHAR and CODE use Mac Roman in files saved by Mac Excel, Windows-1252 otherwise."""
+    _charset[0] = "mac_roman" if flag else "cp1252"
+
+
 @register("CHAR", "v")
 @safe
 def char(n: Any) -> Any:
     k = integer(n)
     if not 1 <= k <= 255:
         return VALUE
-    return bytes([k]).decode("cp1252", errors="replace") if k >= 128 else chr(k)
+    if k < 128:
+        return chr(k)
+    return bytes([k]).decode(_charset[0], errors="replace")
 
 
 @register("CODE", "v")
@@ -223,9 +234,8 @@ def code(s: Any) -> Any:
     t = text(s)
     if not t:
         return VALUE
-    ch = t[0]
     try:
-        b = ch.encode("cp1252")
+        b = t[0].encode(_charset[0])
     except UnicodeEncodeError:
         return 63.0
     return float(b[0])
@@ -259,31 +269,30 @@ def value(s: Any) -> Any:
     return num(s)
 
 
-@register("NUMBERVALUE", "vvv")
+@register("NUMBERVALUE", "vvv", text_optional=(1, 2))
 @safe
 def numbervalue(s: Any, decimal_sep: Any = None, group_sep: Any = None) -> Any:
-    t = text(s)
-    dsep = "." if decimal_sep is None else text(decimal_sep)[:1]
-    gsep = "," if group_sep is None else text(group_sep)[:1]
-    if not dsep or dsep == gsep:
+    t = "0" if s is None else text(s)
+    g = "," if group_sep is None else text(group_sep)[:1]
+    d = "." if decimal_sep is None else text(decimal_sep)[:1]
+    if not g or not d:
         return VALUE
-    t = "".join(t.split())
-    if not t:
-        return 0.0
-    pct = 0
-    while t.endswith("%"):
-        pct += 1
-        t = t[:-1]
-    if t.count(dsep) > 1 or (gsep and dsep in t and gsep in t[t.index(dsep) :]):
+    if g == d and group_sep is not None and decimal_sep is not None:
         return VALUE
-    if gsep:
-        t = t.replace(gsep, "")
-    t = t.replace(dsep, ".")
+    ge, de = re.escape(g), re.escape(d)
+    number = rf"\s*[\d{ge}]+(?:{de}[\s\d]*)?(?:\s*[eE]\s*[+-]\s*\d[\s\d]*)?[\s%]*"
+    if {"(", ")"} & {g, d}:
+        m = re.match(rf"^\s*[+-]?{number}$", t)
+    else:
+        m = re.match(rf"(?:^\s*[+-]?{number}$)|(?:^\s*\({number}\)[\s%]*$)", t)
+    if not m:
+        return VALUE
+    table: dict[str, str | int | None] = {" ": "", "%": "", "(": "-", ")": "", g: "", d: "."}
+    cleaned = t.translate(str.maketrans(table))
     try:
-        x = float(t)
+        return float(cleaned) * 0.01 ** t.count("%")
     except ValueError:
         return VALUE
-    return x / (100.0**pct)
 
 
 @register("TEXT", "vv")
@@ -291,25 +300,37 @@ def numbervalue(s: Any, decimal_sep: Any = None, group_sep: Any = None) -> Any:
 def xtext(value: Any, fmt: Any) -> Any:
     from eval_svc.engine.numfmt import format_value
 
-    if type(value) is XlError:
+    if isinstance(value, XlError):
         return value
     return format_value(value, text(fmt))
+
+
+def _fixed_digits(x: float, decimals: int) -> str:
+    """x rounded to ``decimals`` places, written with Excel's 15 significant digits."""
+    from decimal import ROUND_HALF_UP, Context, Decimal
+
+    d = Decimal(f"{x:.15g}")
+    if decimals < 0 and abs(d) < Decimal(10) ** (-decimals) / 2:
+        return "0"
+    q = d.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP, context=Context(prec=400))
+    return f"{abs(q):f}" if decimals > 0 else f"{abs(q):.0f}"
 
 
 @register("FIXED", "vvv")
 @safe
 def fixed(x: Any, decimals: Any = None, no_commas: Any = None) -> Any:
-    from eval_svc.engine.functions.math import _round_to
-
     n = num(x)
     d = 2 if decimals is None else integer(decimals)
     if d > 127:
         return VALUE
     commas = not (no_commas is not None and boolean(no_commas))
-    r = _round_to(n, d, "ROUND_HALF_UP")
-    places = max(d, 0)
-    s = f"{abs(r):,.{places}f}" if commas else f"{abs(r):.{places}f}"
-    return ("-" if r < 0 else "") + s
+    digits = _fixed_digits(n, d)
+    whole, _, frac = digits.partition(".")
+    if commas:
+        whole = f"{int(whole):,}"
+    out = whole + ("." + frac if d > 0 else "")
+    negative = n < 0 and any(ch not in "0.," for ch in out)
+    return ("-" if negative else "") + out
 
 
 @register("DOLLAR", "vv")
@@ -325,3 +346,67 @@ def dollar(x: Any, decimals: Any = None) -> Any:
 
 
 _ = (opt_num, to_text)
+
+
+@register("VALUETOTEXT", "vv")
+@safe
+def valuetotext(value: Any, fmt: Any = None) -> Any:
+    if isinstance(value, XlError):
+        return value.code
+    mode = 0 if fmt is None else int(num(fmt))
+    if mode not in (0, 1):
+        return VALUE
+    strict = mode == 1
+    if type(value) is str:
+        return '"' + value.replace('"', '""') + '"' if strict else value
+    return text(value)
+
+
+_THAI_DIGITS = ["ศูนย์", "หนึ่ง", "สอง", "สาม", "สี่", "ห้า", "หก", "เจ็ด", "แปด", "เก้า"]
+_THAI_PLACES = ["", "สิบ", "ร้อย", "พัน", "หมื่น", "แสน"]
+
+
+def _thai_number(n: int) -> str:
+    if n == 0:
+        return ""
+    if n >= 1_000_000:
+        high, low = divmod(n, 1_000_000)
+        return _thai_number(high) + "ล้าน" + _thai_number(low)
+    digits = str(n)
+    out = []
+    size = len(digits)
+    for i, ch in enumerate(digits):
+        d = int(ch)
+        place = size - 1 - i
+        if d == 0:
+            continue
+        if place == 1 and d == 1:
+            out.append("สิบ")
+        elif place == 1 and d == 2:
+            out.append("ยี่สิบ")
+        elif place == 0 and d == 1 and size > 1:
+            out.append("เอ็ด")
+        else:
+            out.append(_THAI_DIGITS[d] + _THAI_PLACES[place])
+    return "".join(out)
+
+
+@register("BAHTTEXT", "v")
+@safe
+def bahttext(value: Any) -> Any:
+    from eval_svc.engine.functions.math import _round_to
+
+    x = _round_to(num(value), 2, "ROUND_HALF_UP")
+    negative = x < 0
+    cents_total = round(abs(x) * 100)
+    baht, satang = divmod(cents_total, 100)
+    if baht == 0 and satang == 0:
+        return "ศูนย์บาทถ้วน"
+    out = "ลบ" if negative else ""
+    if baht:
+        out += _thai_number(baht) + "บาท"
+    if satang:
+        out += _thai_number(satang) + "สตางค์"
+    else:
+        out += "ถ้วน"
+    return out
