@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import io
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from functools import cache
 
 import grpc.aio
 import pytest
 from import_helpers import Client, import_over, new_tenant, openpyxl_view
+from tests_support import bearer
 
 from calcwire.devstack import LocalStack
 from calcwire.jobs.v1 import jobs_pb2
@@ -21,14 +23,31 @@ from calcwire.workbooks.v1 import workbooks_pb2
 BIG_MODEL_FORMULAS = 70_000
 
 
-@pytest.fixture
-def client(gateway_channel: grpc.aio.Channel) -> Client:
-    """import_svc through the gateway, for a tenant of its own."""
-    return Client(gateway_channel, new_tenant())
+ClientFactory = Callable[..., Awaitable[Client]]
 
 
 @pytest.fixture(scope="session")
-async def direct_channel(services: LocalStack) -> grpc.aio.Channel:
+def make_client(
+    gateway_channel: grpc.aio.Channel, issue_key: Callable[..., Awaitable[str]]
+) -> ClientFactory:
+    """``await make_client(tenant=None)``: a client through the gateway with a new API key
+    of ``tenant`` (a new tenant when None)."""
+
+    async def make(tenant: str | None = None) -> Client:
+        tenant = tenant or new_tenant()
+        return Client(gateway_channel, tenant, bearer(await issue_key(tenant)))
+
+    return make
+
+
+@pytest.fixture
+async def client(make_client: ClientFactory) -> Client:
+    """import_svc through the gateway, for a tenant of its own."""
+    return await make_client()
+
+
+@pytest.fixture(scope="session")
+async def direct_channel(services: LocalStack) -> AsyncIterator[grpc.aio.Channel]:
     """A channel to import_svc itself (not through the gateway)."""
     async with grpc.aio.insecure_channel(services.endpoints["import_svc"]) as channel:
         yield channel
@@ -61,8 +80,8 @@ class BigUpload:
 
 
 @pytest.fixture(scope="session")
-async def big_upload(gateway_channel: grpc.aio.Channel) -> BigUpload:
-    client = Client(gateway_channel, new_tenant())
+async def big_upload(make_client: ClientFactory) -> BigUpload:
+    client = await make_client()
     data = big_workbook()
     started = time.monotonic()
     response = await client.upload(data, file_name="big model.xlsx", chunk=1024 * 1024)
@@ -74,3 +93,9 @@ async def big_upload(gateway_channel: grpc.aio.Channel) -> BigUpload:
 @pytest.fixture(scope="session")
 def big_view() -> dict[tuple[str, int, int], tuple[str, object]]:
     return openpyxl_view(big_workbook())
+
+
+@pytest.fixture
+async def big_client(big_upload: BigUpload, make_client: ClientFactory) -> Client:
+    """The big model's tenant with a key of the test's own (rate limits are per key)."""
+    return await make_client(big_upload.client.tenant)

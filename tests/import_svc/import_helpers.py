@@ -17,15 +17,19 @@ import openpyxl
 from openpyxl.utils.datetime import to_excel
 
 from calcwire.jobs.v1 import jobs_pb2, jobs_pb2_grpc
-from calcwire.server import TENANT_METADATA_KEY
+from calcwire.tenancy import INTERNAL_SECRET_METADATA_KEY, TENANT_METADATA_KEY
 from calcwire.workbooks.v1 import workbooks_pb2, workbooks_pb2_grpc
 
 MIB = 1024 * 1024
 FINAL = (jobs_pb2.JOB_STATE_SUCCEEDED, jobs_pb2.JOB_STATE_FAILED, jobs_pb2.JOB_STATE_CANCELLED)
 
 
-def tenant_metadata(tenant: str) -> tuple[tuple[str, str], ...]:
-    return ((TENANT_METADATA_KEY, tenant),)
+Metadata = tuple[tuple[str, str], ...]
+
+
+def internal_metadata(secret: str, tenant: str) -> Metadata:
+    """What a service (or the gateway) sends a backend: the internal secret and the tenant."""
+    return ((INTERNAL_SECRET_METADATA_KEY, secret), (TENANT_METADATA_KEY, tenant))
 
 
 def new_tenant() -> str:
@@ -34,10 +38,12 @@ def new_tenant() -> str:
 
 @dataclass
 class Client:
-    """Stubs of import_svc's two services on one channel, acting for one tenant."""
+    """Stubs of import_svc's two services on one channel, acting for one tenant:
+    through the gateway with an API key, or straight to import_svc with the internal secret."""
 
     channel: grpc.aio.Channel
-    tenant: str = "default"
+    tenant: str
+    md: Metadata
 
     @property
     def workbooks(self) -> workbooks_pb2_grpc.WorkbookServiceStub:
@@ -46,13 +52,6 @@ class Client:
     @property
     def jobs(self) -> jobs_pb2_grpc.JobServiceStub:
         return jobs_pb2_grpc.JobServiceStub(self.channel)
-
-    @property
-    def md(self) -> tuple[tuple[str, str], ...]:
-        return tenant_metadata(self.tenant)
-
-    def as_tenant(self, tenant: str) -> Client:
-        return Client(self.channel, tenant)
 
     async def upload(
         self,

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Iterator
 import grpc
 import grpc.aio
 import pytest
-from import_helpers import Client, refused, unique_workbook
+from import_helpers import Client, internal_metadata, refused, unique_workbook
 from tests_support import TEST_MAX_UPLOAD_BYTES
 
 from calcwire.devstack import LocalStack
@@ -75,7 +75,7 @@ class TestBadFiles:
         await still_serves(client)
 
     async def test_over_the_size_limit_is_refused_as_the_bytes_arrive(
-        self, client: Client, services: LocalStack
+        self, client: Client, services: LocalStack, internal_secret: str
     ) -> None:
         # The synchronous client, straight to import_svc: grpcio's asyncio client (the test's,
         # and the gateway's forwarding) may report INTERNAL instead of the server's status when
@@ -97,7 +97,8 @@ class TestBadFiles:
             with grpc.insecure_channel(services.endpoints["import_svc"]) as channel:
                 stub = workbooks_pb2_grpc.WorkbookServiceStub(channel)
                 with pytest.raises(grpc.RpcError) as caught:
-                    stub.UploadWorkbook(requests(), timeout=60)
+                    stub.UploadWorkbook(requests(), timeout=60,
+                                        metadata=internal_metadata(internal_secret, client.tenant))
                 return caught.value
 
         error = await asyncio.to_thread(upload)

@@ -25,9 +25,9 @@ pytestmark = pytest.mark.stack
 
 
 class TestGetAndList:
-    async def test_get_job(self, big_upload: BigUpload) -> None:
-        job = (await big_upload.client.jobs.GetJob(jobs_pb2.GetJobRequest(name=big_upload.job),
-                                                   metadata=big_upload.client.md)).job
+    async def test_get_job(self, big_upload: BigUpload, big_client: Client) -> None:
+        job = (await big_client.jobs.GetJob(jobs_pb2.GetJobRequest(name=big_upload.job),
+                                                   metadata=big_client.md)).job
         assert job.name == big_upload.job and job.model == big_upload.model
         assert job.kind == jobs_pb2.JOB_KIND_IMPORT
         assert job.state == jobs_pb2.JOB_STATE_RUNNING  # waiting for evaluation (issue 5)

@@ -6,10 +6,11 @@ import grpc
 import grpc.aio
 import nats.js.errors
 import pytest
+from conftest import ClientFactory
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
     ProtoReflectionDescriptorDatabase,
 )
-from import_helpers import Client, new_tenant, refused, unique_workbook
+from import_helpers import Client, refused, unique_workbook
 from nats.js import JetStreamContext
 
 from calcwire.devstack import LocalStack, health_status
@@ -89,10 +90,12 @@ class TestListModels:
 
 
 class TestTenancy:
-    async def test_another_tenants_model_and_job_do_not_exist(self, client: Client) -> None:
+    async def test_another_tenants_model_and_job_do_not_exist(
+        self, client: Client, make_client: ClientFactory
+    ) -> None:
         answer = await client.upload(unique_workbook())
         await client.wait_imported(answer.job.name)
-        other = client.as_tenant(new_tenant())
+        other = await make_client()
         model, job = answer.model.name, answer.job.name
         calls = [
             other.workbooks.GetModel(workbooks_pb2.GetModelRequest(name=model), metadata=other.md),
@@ -142,10 +145,10 @@ class TestTenancy:
 
 class TestDeleteModel:
     async def test_cells_and_file_go_with_the_last_model_using_them(
-        self, client: Client, jetstream: JetStreamContext
+        self, client: Client, make_client: ClientFactory, jetstream: JetStreamContext
     ) -> None:
         data = unique_workbook()
-        other = client.as_tenant(new_tenant())
+        other = await make_client()
         mine = await imported(client, data)
         theirs = await imported(other, data)  # the same bytes, another tenant
         store = await jetstream.object_store(WORKBOOKS_BUCKET)

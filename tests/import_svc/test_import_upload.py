@@ -84,23 +84,23 @@ class TestUpload:
         assert not job.HasField("end_time")
 
     async def test_watch_after_the_import_replays_the_whole_history(
-        self, big_upload: BigUpload
+        self, big_upload: BigUpload, big_client: Client
     ) -> None:
         first = [m.event for _, m in big_upload.watched]
-        again = await big_upload.client.watch(big_upload.job, import_over)
+        again = await big_client.watch(big_upload.job, import_over)
         replay = [m.event for _, m in again]
         assert replay[: len(first)] == first
-        resumed = await big_upload.client.watch(big_upload.job, import_over, after=3)
+        resumed = await big_client.watch(big_upload.job, import_over, after=3)
         assert next(m.event.sequence for _, m in resumed) == 4
 
 
 class TestCells:
     async def test_every_cell_openpyxl_sees_with_its_formula_and_cached_value(
-        self, big_upload: BigUpload, big_view: dict[tuple[str, int, int], tuple[str, object]]
+        self, big_upload: BigUpload, big_client: Client, big_view: dict[tuple[str, int, int], tuple[str, object]]
     ) -> None:
         formulas = [cached for formula, cached in big_view.values() if formula]
         assert len(formulas) > 60_000 and sum(v is not None for v in formulas) > 60_000
-        cells = await big_upload.client.all_cells(big_upload.model, page_size=10_000)
+        cells = await big_client.all_cells(big_upload.model, page_size=10_000)
         assert len(cells) > 10_000
         keys = [cell_key(c) for c in cells]
         assert [k for k, n in Counter(keys).items() if n > 1] == []  # each cell exactly once
@@ -109,48 +109,48 @@ class TestCells:
         different = {k: (ours[k], big_view[k]) for k in ours if ours[k] != big_view[k]}
         assert different == {}
 
-    async def test_pages_are_in_sheet_row_column_order(self, big_upload: BigUpload) -> None:
-        model = await big_upload.client.workbooks.GetModel(
-            workbooks_pb2.GetModelRequest(name=big_upload.model), metadata=big_upload.client.md
+    async def test_pages_are_in_sheet_row_column_order(self, big_upload: BigUpload, big_client: Client) -> None:
+        model = await big_client.workbooks.GetModel(
+            workbooks_pb2.GetModelRequest(name=big_upload.model), metadata=big_client.md
         )
         order = {s.name: s.index for s in model.model.sheets}
-        cells = await big_upload.client.all_cells(big_upload.model, page_size=3_000)
+        cells = await big_client.all_cells(big_upload.model, page_size=3_000)
         positions = [(order[c.sheet], c.row, c.column) for c in cells]
         assert positions == sorted(positions)
         assert len(set(positions)) == len(positions) == model.model.cell_counts.total
 
-    async def test_stream_cells_gives_the_same_cells(self, big_upload: BigUpload) -> None:
-        listed = await big_upload.client.all_cells(big_upload.model)
+    async def test_stream_cells_gives_the_same_cells(self, big_upload: BigUpload, big_client: Client) -> None:
+        listed = await big_client.all_cells(big_upload.model)
         streamed: list[workbooks_pb2.Cell] = []
         sizes = []
-        async for batch in big_upload.client.workbooks.StreamCells(
+        async for batch in big_client.workbooks.StreamCells(
             workbooks_pb2.StreamCellsRequest(parent=big_upload.model, batch_size=4_000),
-            metadata=big_upload.client.md,
+            metadata=big_client.md,
         ):
             sizes.append(len(batch.cells))
             streamed.extend(batch.cells)
         assert streamed == listed
         assert max(sizes) == 4_000 and len(sizes) > 2
 
-    async def test_stream_one_sheet(self, big_upload: BigUpload) -> None:
+    async def test_stream_one_sheet(self, big_upload: BigUpload, big_client: Client) -> None:
         streamed = []
-        async for batch in big_upload.client.workbooks.StreamCells(
+        async for batch in big_client.workbooks.StreamCells(
             workbooks_pb2.StreamCellsRequest(parent=big_upload.model, sheet="Debt"),
-            metadata=big_upload.client.md,
+            metadata=big_client.md,
         ):
             streamed.extend(batch.cells)
         assert streamed and {c.sheet for c in streamed} == {"Debt"}
-        assert streamed == await big_upload.client.all_cells(big_upload.model, sheet="Debt")
+        assert streamed == await big_client.all_cells(big_upload.model, sheet="Debt")
 
 
 class TestModel:
     async def test_get_model(
-        self, big_upload: BigUpload, big_view: dict[tuple[str, int, int], tuple[str, object]]
+        self, big_upload: BigUpload, big_client: Client, big_view: dict[tuple[str, int, int], tuple[str, object]]
     ) -> None:
         model = (
-            await big_upload.client.workbooks.GetModel(
+            await big_client.workbooks.GetModel(
                 workbooks_pb2.GetModelRequest(name=big_upload.model),
-                metadata=big_upload.client.md,
+                metadata=big_client.md,
             )
         ).model
         assert model.state == workbooks_pb2.MODEL_STATE_READY

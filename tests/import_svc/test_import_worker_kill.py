@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator
 import grpc
 import grpc.aio
 import pytest
-from import_helpers import Client
+from import_helpers import Client, internal_metadata
 from tests_support import TEST_SERVICE_ENV
 
 from calcwire.db import create_pool
@@ -32,6 +32,7 @@ from calcwire.workbook.writer import write_workbook
 pytestmark = pytest.mark.stack
 
 ACK_WAIT = 3.0
+TENANT = "kill-test"
 ENV = {**TEST_SERVICE_ENV, "CALCWIRE_ACK_WAIT_SECONDS": str(ACK_WAIT)}
 
 
@@ -76,7 +77,8 @@ class TestWorkerKilledMidParse:
 
         first = await start_worker(own_stack, "import-worker-a")
         async with grpc.aio.insecure_channel(own_stack.endpoints["import_svc"]) as channel:
-            client = Client(channel, "kill-test")
+            client = Client(channel, TENANT,
+                            internal_metadata(own_stack.ensure_internal_secret(), TENANT))
             answer = await client.upload(buffer.getvalue())
             seen = await client.watch(answer.job.name, parse_progress)
             assert parse_progress(seen[-1][1])  # the parse is under way ...
@@ -107,7 +109,8 @@ class TestWorkerKilledMidParse:
 
     async def test_watch_ends_when_its_server_stops(self, own_stack: LocalStack) -> None:
         async with grpc.aio.insecure_channel(own_stack.endpoints["import_svc"]) as channel:
-            client = Client(channel, "kill-test")
+            client = Client(channel, TENANT,
+                            internal_metadata(own_stack.ensure_internal_secret(), TENANT))
             jobs = await client.jobs.ListJobs(jobs_pb2.ListJobsRequest(), metadata=client.md)
             live = [j for j in jobs.jobs if j.state == jobs_pb2.JOB_STATE_RUNNING]
             assert live  # the job above waits for evaluation: it never ends here

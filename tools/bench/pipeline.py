@@ -23,6 +23,7 @@ import grpc.aio
 from calcwire.devstack import LocalStack, free_port, wait_for_health
 from calcwire.devstack.processes import ManagedProcess, spawn
 from calcwire.jobs.v1 import jobs_pb2, jobs_pb2_grpc
+from calcwire.tenancy import INTERNAL_SECRET_METADATA_KEY, TENANT_METADATA_KEY
 from calcwire.workbooks.v1 import workbooks_pb2, workbooks_pb2_grpc
 
 MIB = 1024 * 1024
@@ -101,10 +102,13 @@ class ImportBench:
                         yield workbooks_pb2.UploadWorkbookRequest(chunk=data[start:start + MIB])
 
                 started = time.perf_counter()
-                answer = await workbooks.UploadWorkbook(requests(), timeout=600)
+                md = ((INTERNAL_SECRET_METADATA_KEY, self.stack.ensure_internal_secret()),
+                      (TENANT_METADATA_KEY, "bench"))
+                answer = await workbooks.UploadWorkbook(requests(), timeout=600, metadata=md)
                 uploaded = time.perf_counter()
                 final = None
-                async for message in jobs.WatchJob(jobs_pb2.WatchJobRequest(name=answer.job.name)):
+                async for message in jobs.WatchJob(jobs_pb2.WatchJobRequest(name=answer.job.name),
+                                                   metadata=md):
                     job = message.job
                     if job.state in (jobs_pb2.JOB_STATE_FAILED, jobs_pb2.JOB_STATE_CANCELLED):
                         raise RuntimeError(f"import failed: {job.error.reason} {job.error.message}")
@@ -114,7 +118,7 @@ class ImportBench:
                 stored = time.perf_counter()
                 assert final is not None
                 model = (await workbooks.GetModel(
-                    workbooks_pb2.GetModelRequest(name=answer.model.name))).model
+                    workbooks_pb2.GetModelRequest(name=answer.model.name), metadata=md)).model
             peak = _peak_rss_mb(worker.pid)
         finally:
             await asyncio.to_thread(worker.stop)
