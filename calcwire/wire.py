@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
-from typing import Final
+from typing import Final, cast
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
@@ -57,7 +57,7 @@ assert all(
 ), "ERROR_CODES and the ExcelError enum drifted apart"
 
 #: The model's calculation modes and the proto's.
-CALC_MODES: Final[dict[str, calculation_pb2.CalculationMode.ValueType]] = {
+CALC_MODES: Final[dict[str, calculation_pb2.CalculationMode]] = {
     "auto": calculation_pb2.CALCULATION_MODE_AUTOMATIC,
     "autoNoTable": calculation_pb2.CALCULATION_MODE_AUTOMATIC_EXCEPT_TABLES,
     "manual": calculation_pb2.CALCULATION_MODE_MANUAL,
@@ -191,8 +191,8 @@ def timestamp(when: datetime) -> Timestamp:
     return ts
 
 
-def job_state_to_proto(state: JobState) -> jobs_pb2.JobState.ValueType:
-    return jobs_pb2.JobState.Value(f"JOB_STATE_{state.value}")
+def job_state_to_proto(state: JobState) -> jobs_pb2.JobState:
+    return cast(jobs_pb2.JobState, jobs_pb2.JobState.Value(f"JOB_STATE_{state.value}"))
 
 
 def job_state_from_proto(value: int) -> JobState:
@@ -201,12 +201,12 @@ def job_state_from_proto(value: int) -> JobState:
     return JobState(name)
 
 
-def job_kind_to_proto(kind: JobKind) -> jobs_pb2.JobKind.ValueType:
-    return jobs_pb2.JobKind.Value(f"JOB_KIND_{kind.value}")
+def job_kind_to_proto(kind: JobKind) -> jobs_pb2.JobKind:
+    return cast(jobs_pb2.JobKind, jobs_pb2.JobKind.Value(f"JOB_KIND_{kind.value}"))
 
 
-def _stage(stage: JobStage) -> jobs_pb2.JobStage.ValueType:
-    return jobs_pb2.JobStage.Value(f"JOB_STAGE_{stage.value}")
+def _stage(stage: JobStage) -> jobs_pb2.JobStage:
+    return cast(jobs_pb2.JobStage, jobs_pb2.JobStage.Value(f"JOB_STAGE_{stage.value}"))
 
 
 def _error(job: JobEvent) -> jobs_pb2.JobError | None:

@@ -166,6 +166,14 @@ class Uploads:
         """Screen, store and record an uploaded file; queue its import."""
         if received.size > self.max_bytes:  # receive_file enforces it; a second line of defence
             raise _too_large(self.max_bytes, "the file")
+        if request.expected_size and received.size != request.expected_size:
+            # grpcio's asyncio server ends the request stream of a cancelled call as if the
+            # client had finished: an announced size is how a cut-short upload is told apart.
+            raise InvalidArgument(
+                f"the upload announced {request.expected_size:,} bytes but carried "
+                f"{received.size:,}: it was cut short (or the size was wrong)",
+                reason="INCOMPLETE_UPLOAD",
+            )
         await asyncio.to_thread(inspect_stream, cast(BinaryIO, received.data), received.size,
                                 self.limits)
 

@@ -109,6 +109,38 @@ class TestBadFiles:
         assert sent < total_chunks / 2, sent
         await still_serves(client)
 
+    async def test_over_the_size_limit_through_the_gateway_keeps_its_reason(
+        self, client: Client, services: LocalStack
+    ) -> None:
+        # The backend ends the upload while the client is still sending; the gateway must
+        # relay FILE_TOO_LARGE every time, not INTERNAL (grpcio's asyncio client loses such
+        # a status: grpc/grpc#36066; the gateway forwards client streams with the blocking
+        # client, and so does this test, as calcwire's command line does).
+        block = os.urandom(MIB)
+        total_chunks = 3 * TEST_MAX_UPLOAD_BYTES // MIB
+
+        def requests() -> Iterator[workbooks_pb2.UploadWorkbookRequest]:
+            yield workbooks_pb2.UploadWorkbookRequest(
+                metadata=workbooks_pb2.UploadMetadata(file_name="huge.xlsx",
+                                                      request_id=str(uuid.uuid4())))
+            for _ in range(total_chunks):
+                yield workbooks_pb2.UploadWorkbookRequest(chunk=block)
+
+        def upload_many() -> list[grpc.RpcError]:
+            errors = []
+            with grpc.insecure_channel(services.endpoints["gateway"]) as channel:
+                stub = workbooks_pb2_grpc.WorkbookServiceStub(channel)
+                for _ in range(12):
+                    with pytest.raises(grpc.RpcError) as caught:
+                        stub.UploadWorkbook(requests(), timeout=60, metadata=client.md)
+                    errors.append(caught.value)
+            return errors
+
+        for attempt, error in enumerate(await asyncio.to_thread(upload_many)):
+            assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED, (attempt, error)
+            assert error_reason(error) == "FILE_TOO_LARGE", (attempt, error)
+        await still_serves(client)
+
     async def test_an_announced_size_over_the_limit_is_refused_before_any_byte(
         self, client: Client
     ) -> None:
@@ -120,6 +152,16 @@ class TestBadFiles:
         assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
         assert error_reason(error) == "FILE_TOO_LARGE"
         assert time.monotonic() - started < SLOW / 2  # the answer did not wait for the bytes
+
+    async def test_an_upload_shorter_than_announced_is_refused(self, client: Client) -> None:
+        # A cancelled upload reaches the service as a stream that simply ends (grpcio's
+        # asyncio server): the announced size tells it apart from a complete one.
+        data = small_workbook()
+        error = await refused(client.upload(data[: len(data) // 2], expected_size=len(data)))
+        assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert error_reason(error) == "INCOMPLETE_UPLOAD"
+        answer = await client.upload(data, expected_size=len(data))  # the whole file is fine
+        assert answer.model.size_bytes == len(data)
 
     async def test_the_first_message_must_be_the_metadata(self, client: Client) -> None:
         async def chunk_first() -> AsyncIterator[workbooks_pb2.UploadWorkbookRequest]:
