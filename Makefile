@@ -79,8 +79,13 @@ fidelity-baseline: install ## Record the corpus fidelity figures that the corpus
 deploy-check: $(INSTALLED) ## Validate deploy/ offline against the Kubernetes schemas, strictly; renders the overlays when kustomize or kubectl is on PATH
 	$(PY) deploy/check.py --quiet
 
+.PHONY: lint
+lint: install ## ruff and mypy --strict over the code (generated code excepted)
+	$(PY) -m ruff check calcwire import_svc eval_svc validation_svc gateway tests tools
+	$(PY) -m mypy calcwire import_svc eval_svc validation_svc gateway
+
 .PHONY: test
-test: install postgres-binaries check-protos check-breaking deploy-check ## Run the whole test suite (installs what it needs)
+test: install postgres-binaries check-protos check-breaking deploy-check lint ## Run the whole test suite (installs what it needs)
 	$(PY) -m pytest -q
 
 # ---------------------------------------------------------------- local stack

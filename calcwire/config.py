@@ -57,6 +57,9 @@ VARIABLES: Final[Mapping[str, str]] = {
     "CALCWIRE_HEALTH_INTERVAL_SECONDS": "2",
     "CALCWIRE_MAX_MESSAGE_BYTES": "8388608",
     "CALCWIRE_ROLE": "all",
+    "CALCWIRE_MAX_UPLOAD_BYTES": "104857600",
+    "CALCWIRE_JOB_RETENTION_DAYS": "30",
+    "CALCWIRE_ACK_WAIT_SECONDS": "30",
     "CALCWIRE_INTERNAL_SECRET": "",
     "CALCWIRE_INTERNAL_TLS_CERT_FILE": "",
     "CALCWIRE_INTERNAL_TLS_KEY_FILE": "",
@@ -106,6 +109,12 @@ class Settings:
     health_interval_seconds: float
     max_message_bytes: int
     role: Role
+    max_upload_bytes: int = 100 << 20
+    """Largest workbook UploadWorkbook accepts; enforced on the bytes as they arrive."""
+    job_retention_days: float = 30.0
+    """How long job rows and events are kept (PostgreSQL and the job events stream)."""
+    ack_wait_seconds: float = 30.0
+    """Work queue ack wait: a message whose worker stopped reporting is redelivered after it."""
     internal_secret: str = field(default="", repr=False)
     """Shared by the gateway and the backends; empty: backends trust any caller (development)."""
     internal_tls_cert_file: str = ""
@@ -174,6 +183,11 @@ def load_settings(service: str, environ: Mapping[str, str] | None = None) -> Set
         ),
         max_message_bytes=read("CALCWIRE_MAX_MESSAGE_BYTES", _integer(minimum=1024), 8 << 20),
         role=cast(Role, read("CALCWIRE_ROLE", _choice(("all", "server", "worker")), "all")),
+        max_upload_bytes=read("CALCWIRE_MAX_UPLOAD_BYTES", _integer(minimum=1), 100 << 20),
+        job_retention_days=read(
+            "CALCWIRE_JOB_RETENTION_DAYS", _seconds(zero_ok=False, unit="days"), 30.0
+        ),
+        ack_wait_seconds=read("CALCWIRE_ACK_WAIT_SECONDS", _seconds(zero_ok=False), 30.0),
         internal_secret=read("CALCWIRE_INTERNAL_SECRET", _secret, ""),
         internal_tls_cert_file=read("CALCWIRE_INTERNAL_TLS_CERT_FILE", _file, ""),
         internal_tls_key_file=read("CALCWIRE_INTERNAL_TLS_KEY_FILE", _file, ""),

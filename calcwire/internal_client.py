@@ -23,10 +23,10 @@ same way.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 import grpc
 import grpc.aio
@@ -44,11 +44,26 @@ Metadata = tuple[tuple[str, str | bytes], ...]
 
 @dataclass
 class InternalChannel:
-    """A channel to one backend, and the metadata its calls need."""
+    """A channel to one backend, and the metadata its calls need.
+
+    ``blocking`` is a second channel to the same backend for grpcio's blocking
+    API, made on first use: the gateway forwards client-streaming calls on it,
+    because grpcio's asyncio client loses the backend's status when the backend
+    ends such a call while requests are still being sent (grpc/grpc#36066).
+    """
 
     channel: grpc.aio.Channel
     target: str
     secret: str = field(repr=False)
+    credentials: grpc.ChannelCredentials | None = field(repr=False, default=None)
+    options: Sequence[tuple[str, Any]] = field(repr=False, default=())
+    _blocking: grpc.Channel | None = field(repr=False, default=None)
+
+    @property
+    def blocking(self) -> grpc.Channel:
+        if self._blocking is None:
+            self._blocking = _open(grpc, self.target, self.credentials, self.options)
+        return self._blocking
 
     def metadata(self, tenant: str, extra: Iterable[tuple[str, str | bytes]] = ()) -> Metadata:
         """Metadata of a call acting for ``tenant``: secret, tenant, request id, then ``extra``.
@@ -71,6 +86,8 @@ class InternalChannel:
         return metadata + kept
 
     async def close(self) -> None:
+        if self._blocking is not None:
+            self._blocking.close()
         await self.channel.close()
 
     async def __aenter__(self) -> Self:
@@ -90,8 +107,22 @@ def internal_channel(settings: Settings, target: str) -> InternalChannel:
     with mutual TLS when ``CALCWIRE_INTERNAL_TLS_*`` is configured."""
     credentials = internal_channel_credentials(settings)
     options = channel_options(settings)
+    return InternalChannel(
+        channel=_open(grpc.aio, target, credentials, options),
+        target=target,
+        secret=settings.internal_secret,
+        credentials=credentials,
+        options=options,
+    )
+
+
+def _open(
+    api: Any,
+    target: str,
+    credentials: grpc.ChannelCredentials | None,
+    options: Sequence[tuple[str, Any]],
+) -> Any:
+    """A channel of ``api`` (``grpc`` or ``grpc.aio``), with TLS when there are credentials."""
     if credentials is None:
-        channel = grpc.aio.insecure_channel(target, options=options)
-    else:
-        channel = grpc.aio.secure_channel(target, credentials, options=options)
-    return InternalChannel(channel=channel, target=target, secret=settings.internal_secret)
+        return api.insecure_channel(target, options=options)
+    return api.secure_channel(target, credentials, options=options)

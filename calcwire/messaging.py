@@ -10,7 +10,9 @@ Topology (PLATFORM.md), defined once here:
   :data:`WORK_MAX_DELIVER` deliveries;
 - stream ``CALCWIRE_JOB_EVENTS`` (limits retention, kept for the job
   retention) with subjects ``calcwire.jobs.<job_id>.events``;
-- object store bucket ``calcwire-workbooks`` for uploaded files.
+- object store bucket ``calcwire-workbooks`` for uploaded files;
+- key-value bucket ``calcwire-job-cancel``: a key per job whose cancellation
+  was asked for (kept for the job retention), which workers check.
 
 ``ensure_*`` make a thing exist with the intended config: create it when it is
 missing, update it when its config drifted, leave it alone otherwise; every
@@ -49,6 +51,7 @@ from calcwire.logs import get_logger
 
 __all__ = [
     "DEFAULT_JOB_RETENTION_DAYS",
+    "JOB_CANCEL_BUCKET",
     "JOB_EVENTS_STREAM",
     "STAGES",
     "WORKBOOKS_BUCKET",
@@ -67,6 +70,7 @@ __all__ = [
     "ensure_object_store",
     "ensure_stream",
     "ensure_topology",
+    "job_cancel_bucket_config",
     "job_events_stream_config",
     "job_events_subject",
     "keep_in_progress",
@@ -99,6 +103,7 @@ DEFAULT_JOB_RETENTION_DAYS: Final = 30.0
 EVENTS_DUPLICATE_WINDOW: Final = 120.0
 
 WORKBOOKS_BUCKET: Final = "calcwire-workbooks"
+JOB_CANCEL_BUCKET: Final = "calcwire-job-cancel"
 
 MessageHandler = Callable[[Msg], Awaitable[None]]
 
@@ -137,7 +142,7 @@ def job_events_stream_config(retention_days: float = DEFAULT_JOB_RETENTION_DAYS)
     )
 
 
-def work_consumer_config(stage: Stage) -> ConsumerConfig:
+def work_consumer_config(stage: Stage, *, ack_wait: float = WORK_ACK_WAIT) -> ConsumerConfig:
     name = WORK_CONSUMERS[stage]
     return ConsumerConfig(
         name=name,
@@ -145,8 +150,20 @@ def work_consumer_config(stage: Stage) -> ConsumerConfig:
         description=f"calcwire {stage} workers",
         filter_subject=WORK_SUBJECTS[stage],
         ack_policy=AckPolicy.EXPLICIT,
-        ack_wait=WORK_ACK_WAIT,
+        ack_wait=ack_wait,
         max_deliver=WORK_MAX_DELIVER,
+    )
+
+
+def job_cancel_bucket_config(
+    retention_days: float = DEFAULT_JOB_RETENTION_DAYS,
+) -> KeyValueConfig:
+    return KeyValueConfig(
+        bucket=JOB_CANCEL_BUCKET,
+        description="calcwire jobs whose cancellation was requested",
+        history=1,
+        ttl=retention_days * 86400.0,
+        storage=StorageType.FILE,
     )
 
 
@@ -329,7 +346,11 @@ async def ensure_key_value(js: JetStreamContext, config: KeyValueConfig) -> KeyV
     try:
         kv = await js.key_value(config.bucket)
     except nats.js.errors.BucketNotFoundError:
-        return await js.create_key_value(config=dataclasses.replace(config))
+        try:
+            return await js.create_key_value(config=dataclasses.replace(config))
+        except nats.js.errors.BadRequestError:
+            # Another replica created it between our two calls.
+            kv = await js.key_value(config.bucket)
     await _update_backing_stream(
         js,
         f"KV_{config.bucket}",
@@ -361,13 +382,20 @@ async def ensure_topology(
     js: JetStreamContext,
     *,
     job_retention_days: float = DEFAULT_JOB_RETENTION_DAYS,
+    ack_wait: float = WORK_ACK_WAIT,
 ) -> None:
-    """Make the streams, work consumers and object store bucket of PLATFORM.md exist."""
+    """Make the streams, work consumers and buckets of PLATFORM.md exist.
+
+    ``job_retention_days`` (CALCWIRE_JOB_RETENTION_DAYS) bounds the job events
+    and cancel requests; ``ack_wait`` (CALCWIRE_ACK_WAIT_SECONDS) is the work
+    consumers' ack wait.
+    """
     await ensure_stream(js, work_stream_config())
     await ensure_stream(js, job_events_stream_config(job_retention_days))
     for stage in STAGES:
-        await ensure_consumer(js, WORK_STREAM, work_consumer_config(stage))
+        await ensure_consumer(js, WORK_STREAM, work_consumer_config(stage, ack_wait=ack_wait))
     await ensure_object_store(js, workbooks_bucket_config())
+    await ensure_key_value(js, job_cancel_bucket_config(job_retention_days))
 
 
 # --------------------------------------------------------------------------- workers

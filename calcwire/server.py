@@ -368,7 +368,11 @@ class ServiceHost:
         if spec.uses_nats:
             runtime.nats = await connect_nats(settings.nats_urls, name=spec.name)
             runtime.jetstream = runtime.nats.jetstream()
-            await ensure_topology(runtime.jetstream)
+            await ensure_topology(
+                runtime.jetstream,
+                job_retention_days=settings.job_retention_days,
+                ack_wait=settings.ack_wait_seconds,
+            )
             self._log.info("NATS ready", servers=list(settings.nats_urls))
         if spec.setup is not None:
             done = spec.setup(runtime, self.registry)

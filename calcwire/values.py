@@ -15,7 +15,7 @@ layer needs to convert another layer's representation.
 
 from __future__ import annotations
 
-from typing import ClassVar, Final, TypeAlias
+from typing import ClassVar, Final, TypeAlias, final
 
 __all__ = [
     "ERROR_CODES",
@@ -26,6 +26,7 @@ __all__ = [
 ]
 
 
+@final
 class XlError:
     """An Excel error value; one shared instance per code, so ``is`` compares them."""
 

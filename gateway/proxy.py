@@ -20,7 +20,8 @@ call carries besides its messages passes through unchanged:
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from typing import Any, NoReturn, TypeAlias
 
 import grpc
@@ -175,11 +176,59 @@ def _unary_unary(
 
 
 def _stream_unary(
-    forward_to: grpc.aio.StreamUnaryMultiCallable[bytes, bytes], target: _Target
+    forward_to: grpc.StreamUnaryMultiCallable[bytes, bytes], target: _Target
 ) -> UnaryHandler:
+    """Client streams go through grpcio's blocking client, in a worker thread.
+
+    Its asyncio client loses the backend's status when the backend ends the call
+    while requests are still being sent, and reports INTERNAL "Internal error
+    from Core" instead (grpc/grpc#36066): an upload refused as its bytes arrive
+    (FILE_TOO_LARGE) would reach the client as an internal error. The blocking
+    client keeps the backend's status; the client's messages are handed to it
+    one by one from the event loop.
+    """
+
     async def forward(requests: AsyncIterator[bytes], context: Context) -> bytes:
-        call = forward_to(requests, metadata=target.metadata(context), timeout=_timeout(context))
-        return await _single_response(call, _Forward(context))
+        loop = asyncio.get_running_loop()
+
+        async def next_request() -> bytes:
+            return await anext(requests)
+
+        def pull() -> Iterator[bytes]:
+            while True:
+                try:
+                    yield asyncio.run_coroutine_threadsafe(next_request(), loop).result()
+                except StopAsyncIteration:
+                    return
+
+        call = forward_to.future(
+            pull(), metadata=target.metadata(context), timeout=_timeout(context)
+        )
+        done = loop.create_future()
+
+        def settle() -> None:
+            if not done.done():
+                done.set_result(None)
+
+        def on_done(_: object) -> None:
+            loop.call_soon_threadsafe(settle)
+
+        call.add_done_callback(on_done)
+        try:
+            await done
+        except asyncio.CancelledError:
+            call.cancel()  # the client went away: so does the backend call
+            raise
+        headers = _end_to_end(call.initial_metadata())
+        if headers:
+            await context.send_initial_metadata(headers)
+        trailers = _trailers(call.trailing_metadata())
+        if call.code() != grpc.StatusCode.OK:
+            await context.abort(call.code(), call.details() or "", trailers)
+        if trailers:
+            context.set_trailing_metadata(trailers)
+        response: bytes = call.result()
+        return response
 
     return forward
 
@@ -230,7 +279,7 @@ def forwarding_handler(
             )
         elif route.kind == "stream_unary":
             handlers[route.method] = grpc.stream_unary_rpc_method_handler(
-                _stream_unary(channel.stream_unary(path), target)
+                _stream_unary(backend.blocking.stream_unary(path), target)
             )
         elif route.kind == "unary_stream":
             handlers[route.method] = grpc.unary_stream_rpc_method_handler(

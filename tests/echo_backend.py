@@ -84,6 +84,7 @@ class Backend:
     metadata: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
     time_left: dict[str, float | None] = dataclasses.field(default_factory=dict)
     cancelled: dict[str, asyncio.Event] = dataclasses.field(default_factory=dict)
+    ended: dict[str, asyncio.Event] = dataclasses.field(default_factory=dict)
 
     def observe(self, context: grpc.aio.ServicerContext[bytes, bytes]) -> str:
         seen = dict(context.invocation_metadata() or ())
@@ -101,8 +102,20 @@ def backend_handlers(backend: Backend) -> grpc.GenericRpcHandler:
         return b"echo:" + request
 
     async def collect(requests: AsyncIterator[bytes], context: Any) -> bytes:
-        backend.observe(context)
-        return b"|".join([r async for r in requests])
+        """Joins the messages; a first message ``refuse`` ends the call at once with an
+        error (as an over-limit upload does) while the client is still sending."""
+        test_id = backend.observe(context)
+        ended = backend.ended.setdefault(test_id, asyncio.Event())
+        received = []
+        try:
+            async for request in requests:
+                if not received and request == b"refuse":
+                    status = status_for(errors.ResourceExhausted("too big", reason="FILE_TOO_LARGE"))
+                    await context.abort(status.code, status.details, status.trailing_metadata)
+                received.append(request)
+        finally:
+            ended.set()
+        return b"|".join(received)
 
     async def repeat(request: bytes, context: Any) -> AsyncIterator[bytes]:
         backend.observe(context)

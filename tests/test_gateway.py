@@ -9,7 +9,7 @@ call here carries a valid API key: what happens without one is in
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 import grpc
 import grpc.aio
@@ -195,6 +195,58 @@ class TestDeadlinesAndCancellation:
         assert await call.read() == b"first"
         call.cancel()
         await asyncio.wait_for(backend.cancelled["cancel"].wait(), 5)
+
+    async def test_deadline_of_a_client_stream_reaches_the_backend(
+        self, channel: grpc.aio.Channel, backend: Backend, auth: Metadata
+    ) -> None:
+        async def chunks() -> AsyncIterator[bytes]:
+            yield b"a"
+
+        await channel.stream_unary(path("Collect"))(
+            chunks(), metadata=(*auth, ("x-test-id", "stream-deadline")), timeout=3
+        )
+        left = backend.time_left["stream-deadline"]
+        assert left is not None and 2 < left <= 3.1
+
+    async def test_client_cancel_of_a_client_stream_ends_the_backend_call(
+        self, channel: grpc.aio.Channel, backend: Backend, auth: Metadata
+    ) -> None:
+        # grpcio's asyncio server ends a client stream's request iterator (it does not cancel
+        # the handler) when the client cancels, with or without a gateway in between; what the
+        # gateway must do is end the backend call rather than leave it waiting for requests.
+        call = channel.stream_unary(path("Collect"))(
+            metadata=(*auth, ("x-test-id", "stream-cancel"))
+        )
+        await call.write(b"a")
+        while "stream-cancel" not in backend.ended:
+            await asyncio.sleep(0.01)
+        call.cancel()
+        await asyncio.wait_for(backend.ended["stream-cancel"].wait(), 5)
+
+    async def test_backend_ending_a_client_stream_early_keeps_its_status(
+        self, gateway: ServiceHost, auth: Metadata
+    ) -> None:
+        # The backend refuses while the client is still sending: every time, the client gets
+        # the backend's status and reason, never INTERNAL (grpc/grpc#36066). The client side is
+        # grpcio's blocking client, whose own leg keeps the status; the gateway's is under test.
+        def requests() -> Iterator[bytes]:
+            yield b"refuse"
+            for _ in range(64):
+                yield b"x" * (1 << 20)
+
+        def upload_many() -> list[grpc.RpcError]:
+            caught = []
+            with grpc.insecure_channel(f"127.0.0.1:{gateway.port}", options=SIZES) as blocking:
+                collect = blocking.stream_unary(path("Collect"))
+                for _ in range(20):
+                    with pytest.raises(grpc.RpcError) as error:
+                        collect(requests(), metadata=auth, timeout=10)
+                    caught.append(error.value)
+            return caught
+
+        for attempt, error in enumerate(await asyncio.to_thread(upload_many)):
+            assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED, (attempt, error)
+            assert error_reason(error) == "FILE_TOO_LARGE", (attempt, error)
 
     async def test_backend_cancel_reaches_the_client(
         self, channel: grpc.aio.Channel, auth: Metadata

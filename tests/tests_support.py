@@ -7,12 +7,16 @@ from nats.js.api import AckPolicy, ConsumerConfig, RetentionPolicy, StorageType,
 
 from calcwire.messaging import ensure_consumer, ensure_stream
 
+TEST_MAX_UPLOAD_BYTES = 12 * 1024 * 1024
+
 # Fast health checks and shutdown for services started by tests.
 TEST_SERVICE_ENV = {
     "CALCWIRE_ENV": "development",
     "CALCWIRE_LOG_LEVEL": "info",
     "CALCWIRE_HEALTH_INTERVAL_SECONDS": "0.3",
     "CALCWIRE_SHUTDOWN_GRACE_SECONDS": "5",
+    # Small enough that the over-the-limit upload test sends little.
+    "CALCWIRE_MAX_UPLOAD_BYTES": str(TEST_MAX_UPLOAD_BYTES),
     # A revoked key stops working within a second at the harness's gateway.
     "CALCWIRE_API_KEY_CACHE_SECONDS": "1",
 }

@@ -16,7 +16,10 @@ Suites (add one by writing a function and listing it in SUITES):
   the recompute after one input changes;
 - ``formulas``: ``formulas.ExcelModel().loads().finish().calculate()`` on the
   same file, up to ``--formulas-max`` formula cells, stopped at ``--timeout``;
-- ``read``: the calcwire reader against openpyxl's ``load_workbook``.
+- ``read``: the calcwire reader against openpyxl's ``load_workbook``;
+- ``import``: the import service for real (its own PostgreSQL, NATS and
+  ``import_svc``): seconds from the end of the upload to the cells stored, and
+  the import worker's peak memory (see pipeline.py).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from measure import Measurement, run_child, worker
+from pipeline import ImportBench
 
 from calcwire.workbook.generate import generate_model, model_shape
 from calcwire.workbook.writer import write_workbook
@@ -101,11 +105,35 @@ def suite_read(ctx: Context) -> list[Row]:
     return rows
 
 
+_IMPORT: ImportBench | None = None
+
+
+def suite_import(ctx: Context) -> list[Row]:
+    global _IMPORT
+    if _IMPORT is None:
+        _IMPORT = ImportBench(OUT / "stack")
+    try:
+        out = _IMPORT.measure(ctx.path, ctx.args.timeout)
+    except Exception as exc:  # noqa: BLE001 - a figure that could not be taken is reported
+        return [Row("import: upload end -> cells stored", note=f"FAILED: {type(exc).__name__}: {exc}")]
+    m = Measurement("ok", out["stored_s"], out["worker_peak_rss_mb"])
+    split = (f"parse {out['parse_s']:.2f} s + write {out['write_s']:.2f} s; "
+             if "parse_s" in out else "")
+    return [
+        Row("import: upload end -> cells stored", m, out["stored_s"], out["cells"],
+            f"{split}{out['cells']:,} cells; RSS is the import worker's peak"),
+        Row("import: UploadWorkbook call (1 MiB chunks)", None, out["upload_s"], None,
+            f"hash, checks, object store, job queued; server peak "
+            f"{out['server_peak_rss_mb']:.0f} MB"),
+    ]
+
+
 SUITES: dict[str, Callable[[Context], list[Row]]] = {
     "check": suite_check,
     "engine": suite_engine,
     "formulas": suite_formulas,
     "read": suite_read,
+    "import": suite_import,
 }
 
 
@@ -155,6 +183,8 @@ def main() -> None:
         _print_rows(rows)
         _speedup(rows)
         sys.stdout.flush()
+    if _IMPORT is not None:
+        _IMPORT.stop()
 
 
 def _speedup(rows: list[Row]) -> None:

@@ -1,0 +1,206 @@
+"""Reading and deleting models and their cells: the domain behind GetModel, ListModels,
+DeleteModel, ListCells and StreamCells.
+
+A model of another tenant is NOT_FOUND exactly as one that does not exist.
+Cells are served only from a READY model (FAILED_PRECONDITION MODEL_NOT_READY
+otherwise): an import writes them in one transaction, so a model shows all of
+its cells or none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from calcwire.errors import FailedPrecondition, InvalidArgument, NotFound
+from calcwire.filtering import Field, parse_filter
+from calcwire.formula import parse_range
+from calcwire.job_events import JobEventLog
+from calcwire.logs import get_logger
+from calcwire.paging import (
+    decode_page_token,
+    decode_time_position,
+    filter_fingerprint,
+    next_page,
+    page_size,
+)
+from import_svc.domain import (
+    CellFilter,
+    ModelDetails,
+    ModelRecord,
+    ModelState,
+    SheetRecord,
+    StoredCell,
+)
+from import_svc.files import WorkbookFiles
+from import_svc.store import WorkbookStore
+
+__all__ = ["MODEL_FILTER_FIELDS", "Catalog", "CellQuery", "parse_cell_range"]
+
+log = get_logger(__name__)
+
+MODEL_FILTER_FIELDS = {
+    "display_name": Field(ops="=!:"),
+    "state": Field(ops="=!", values=[s.value for s in ModelState]),
+}
+
+MODELS_PAGE = (50, 1000)
+CELLS_PAGE = (500, 10_000)
+STREAM_BATCH = (1000, 10_000)
+
+
+def _not_found(model_id: str) -> NotFound:
+    return NotFound(f"no model models/{model_id}", reason="MODEL_NOT_FOUND")
+
+
+@dataclass(frozen=True, slots=True)
+class CellQuery:
+    """ListCells' filters as the request gave them."""
+
+    sheet: str = ""
+    range: str = ""
+    formulas_only: bool = False
+    validation_status: int = 0
+
+
+def parse_cell_range(text: str) -> tuple[str | None, tuple[int, int, int, int]]:
+    """``"'My sheet'!B2:M40"`` -> ("My sheet", (2, 2, 40, 13)); the sheet is None when absent."""
+    sheet: str | None = None
+    ref = text.strip()
+    if "!" in ref:
+        sheet, _, ref = ref.rpartition("!")
+        sheet = sheet.strip()
+        if len(sheet) >= 2 and sheet[0] == sheet[-1] == "'":
+            sheet = sheet[1:-1].replace("''", "'")
+        if not sheet:
+            raise InvalidArgument(f"range {text!r} has an empty sheet name", reason="INVALID_RANGE")
+    try:
+        bounds = parse_range(ref)
+    except ValueError:
+        raise InvalidArgument(
+            f"{text!r} is not an A1 range such as B2:M40 or Model!B2:M40", reason="INVALID_RANGE"
+        ) from None
+    return sheet, bounds
+
+
+class Catalog:
+    """Models and cells of every tenant, each call for one tenant."""
+
+    def __init__(self, store: WorkbookStore, files: WorkbookFiles, events: JobEventLog) -> None:
+        self.store = store
+        self.files = files
+        self.events = events
+
+    # ------------------------------------------------------------------ models
+
+    async def get(self, tenant: str, model_id: str) -> ModelDetails:
+        details = await self.store.get_details(tenant, model_id)
+        if details is None:
+            raise _not_found(model_id)
+        return details
+
+    async def list_models(
+        self, tenant: str, filter_text: str, size: int, token: str
+    ) -> tuple[list[ModelRecord], str]:
+        conditions = parse_filter(filter_text, MODEL_FILTER_FIELDS)
+        fingerprint = filter_fingerprint("models", conditions)
+        after = decode_time_position(token, fingerprint)
+        limit = page_size(size, default=MODELS_PAGE[0], maximum=MODELS_PAGE[1])
+        models = await self.store.list_models(tenant, conditions, after, limit + 1)
+        return next_page(models, limit, lambda m: [m.create_time.isoformat(), m.model_id],
+                         fingerprint)
+
+    async def delete(self, tenant: str, model_id: str) -> None:
+        """Delete the model, its cells and its file (unless another model refers to it).
+
+        Live jobs of the model are asked to stop. The evaluation and
+        validation results, which other services own, stay until those
+        services clean up: their reads of a deleted model answer NOT_FOUND
+        because the model is gone here.
+        """
+        for job_id in await self.store.live_jobs_of_model(tenant, model_id):
+            await self.events.request_cancel(job_id)
+        found = await self.store.delete_model(tenant, model_id, self.files.delete)
+        if not found:
+            raise _not_found(model_id)
+        log.info("model deleted", model_id=model_id)
+
+    # ------------------------------------------------------------------ cells
+
+    async def _ready(self, tenant: str, model_id: str) -> list[SheetRecord]:
+        model = await self.store.get_model(tenant, model_id)
+        if model is None:
+            raise _not_found(model_id)
+        if model.state != ModelState.READY:
+            raise FailedPrecondition(
+                f"model models/{model_id} is {model.state.value.lower()}, not ready: its cells "
+                "can be read once its import has finished",
+                reason="MODEL_NOT_READY",
+            )
+        return await self.store.sheets(tenant, model_id)
+
+    @staticmethod
+    def _sheet_index(sheets: list[SheetRecord], name: str) -> int:
+        wanted = name.casefold()
+        for sheet in sheets:
+            if sheet.name.casefold() == wanted:
+                return sheet.index
+        raise InvalidArgument(f"the model has no sheet named {name!r}",
+                              reason="UNKNOWN_REFERENCE")
+
+    def _cell_filter(self, sheets: list[SheetRecord], query: CellQuery) -> CellFilter:
+        sheet = query.sheet or None
+        bounds = (1, 1, 1_048_576, 16_384)
+        if query.range:
+            range_sheet, bounds = parse_cell_range(query.range)
+            if range_sheet is not None:
+                if sheet is not None and sheet.casefold() != range_sheet.casefold():
+                    raise InvalidArgument(
+                        f"the range is on sheet {range_sheet!r} but the sheet filter is {sheet!r}",
+                        reason="INVALID_RANGE",
+                    )
+                sheet = range_sheet
+        return CellFilter(
+            sheet_index=self._sheet_index(sheets, sheet) if sheet is not None else None,
+            first_row=bounds[0],
+            first_col=bounds[1],
+            last_row=bounds[2],
+            last_col=bounds[3],
+            formulas_only=query.formulas_only,
+        )
+
+    async def list_cells(
+        self, tenant: str, model_id: str, query: CellQuery, size: int, token: str
+    ) -> tuple[list[StoredCell], str]:
+        if query.validation_status:
+            # ValidationService (issue 5) owns validation results; until it serves them
+            # this filter has nothing to filter on.
+            raise FailedPrecondition(
+                "the model has no validation results yet, so cells cannot be filtered by "
+                "validation status",
+                reason="NOT_VALIDATED",
+            )
+        sheets = await self._ready(tenant, model_id)
+        where = self._cell_filter(sheets, query)
+        fingerprint = filter_fingerprint("cells", model_id, query.sheet, query.range,
+                                         query.formulas_only, query.validation_status)
+        position = decode_page_token(token, fingerprint)
+        after = None
+        if position is not None:
+            try:
+                after = (int(position[0]), int(position[1]), int(position[2]))  # type: ignore[arg-type]
+            except (ValueError, TypeError, IndexError):
+                raise InvalidArgument("the page token is damaged",
+                                      reason="INVALID_PAGE_TOKEN") from None
+        limit = page_size(size, default=CELLS_PAGE[0], maximum=CELLS_PAGE[1])
+        cells = await self.store.list_cells(tenant, model_id, sheets, where, after, limit + 1)
+        return next_page(cells, limit, lambda c: [c.sheet_index, c.row, c.col], fingerprint)
+
+    async def stream_cells(
+        self, tenant: str, model_id: str, sheet: str, batch: int
+    ) -> AsyncIterator[list[StoredCell]]:
+        sheets = await self._ready(tenant, model_id)
+        where = self._cell_filter(sheets, CellQuery(sheet=sheet))
+        size = page_size(batch, default=STREAM_BATCH[0], maximum=STREAM_BATCH[1])
+        async for cells in self.store.stream_cells(tenant, model_id, sheets, where, size):
+            yield cells
