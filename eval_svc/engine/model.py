@@ -218,51 +218,108 @@ class CompiledModel:
         book = self._book
         total = sum(1 for s in workbook.sheets for c in s.cells if c.formula is not None)
         done = 0
+        # The common case inline: a plain formula whose skeleton has a template. Per
+        # template: its index, each slot's sheet shifted into a key, its function.
+        fast: dict[tuple[int, str], tuple[int, tuple[int, ...], Any]] = {}
+        keys, formulas, cached = self._keys, self._formulas, self._cached
+        node_of_key, provider = self._node_of_key, self._provider
+        shape_of, params_of, kinds, fns = self._shape_of, self._params, self._kinds, self._fns
+        split = split_references
+        with_tables = bool(book.tables)
         for s, sheet in enumerate(workbook.sheets):
             cells = [c for c in sheet.cells if c.formula is not None]
             cells.sort(key=_row_col)
             base = s << SHEET_SHIFT
             for cell in cells:
                 done += 1
-                if done % _PROGRESS_EVERY == 0:
+                if not done & 255:
                     self._report("parsing", done, total)
-                key = base | (cell.row << ROW_SHIFT) | cell.col
                 formula = cell.formula or ""
-                if not formula.strip() and cell.data_table is None:
-                    continue  # an empty <f/> inside an array formula's range
-                i = len(self._keys)
-                self._keys.append(key)
-                self._formulas.append(formula)
-                self._cached.append(cell.value)
-                self._node_of_key[key] = i
-                self._provider[key] = i
-                if cell.data_table is not None:
-                    self._add_table(i, s, cell)
-                    continue
-                array = cell.array_ref is not None
-                if array:
+                if cell.array_ref is None and cell.data_table is None and formula.strip():
                     try:
-                        r1, c1, r2, c2 = parse_range(cell.array_ref or "")
-                    except ValueError:
-                        r1, c1, r2, c2 = cell.row, cell.col, cell.row, cell.col
-                    self._arrays[i] = (s, r1, c1, r2, c2, cell.dynamic)
-                    book.extend(s, r2, c2)
-                    for r in range(r1, r2 + 1):
-                        rb = base | (r << ROW_SHIFT)
-                        for c in range(c1, c2 + 1):
-                            self._provider.setdefault(rb | c, i)
-                shape, params = self._template_for(s, cell.row, cell.col, formula, array)
-                compiled = self._shapes[shape]
-                self._shape_of.append(shape)
-                self._params.append(params)
-                if compiled.unsupported is not None:
-                    self._kinds.append(_BROKEN)
-                    self._fns.append(None)
-                    self._reasons[i] = compiled.unsupported
-                else:
-                    self._kinds.append(_ARRAY if array else _NORMAL)
-                    self._fns.append(compiled.value)
+                        skeleton, corners = split(formula)
+                    except SplitError:
+                        skeleton = ""
+                    if skeleton:
+                        if with_tables and "[" in formula:
+                            skeleton += self._table_scope(s, cell.row, cell.col, formula)
+                        info = fast.get((s, skeleton))
+                        if info is None:
+                            info = self._template_info(
+                                s, cell.row, cell.col, formula, skeleton, len(corners)
+                            )
+                            fast[(s, skeleton)] = info
+                        index, bases, fn = info
+                        if fn is not None and len(bases) == len(corners):
+                            key = base | (cell.row << ROW_SHIFT) | cell.col
+                            i = len(keys)
+                            keys.append(key)
+                            formulas.append(formula)
+                            cached.append(cell.value)
+                            node_of_key[key] = i
+                            provider[key] = i
+                            shape_of.append(index)
+                            params_of.append(tuple(map(operator.or_, bases, corners)))
+                            kinds.append(_NORMAL)
+                            fns.append(fn)
+                            continue
+                self._load_node(s, cell, formula)
         self._report("parsing", total, total, force=True)
+
+    def _template_info(
+        self, sheet: int, row: int, col: int, formula: str, skeleton: str, nparams: int
+    ) -> tuple[int, tuple[int, ...], Any]:
+        """For the inline path: the template of a skeleton, its slots' sheets as key
+        bases and its function; a None function sends the cells the general way."""
+        index = self._template_index.get((sheet, False, skeleton))
+        if index is None:
+            index = self._make_template(sheet, row, col, formula, False, nparams)
+            self._template_index[(sheet, False, skeleton)] = index
+        if index < 0 or self._shapes[index].unsupported is not None:
+            return index, (), None
+        compiled = self._shapes[index]
+        bases = tuple(s << SHEET_SHIFT for s in compiled.param_sheets)
+        return index, bases, compiled.value
+
+    def _load_node(self, s: int, cell: Any, formula: str) -> None:
+        """One formula cell the general way: arrays, Data Tables, formulas without a template."""
+        book = self._book
+        base = s << SHEET_SHIFT
+        key = base | (cell.row << ROW_SHIFT) | cell.col
+        if not formula.strip() and cell.data_table is None:
+            return  # an empty <f/> inside an array formula's range
+        i = len(self._keys)
+        self._keys.append(key)
+        self._formulas.append(formula)
+        self._cached.append(cell.value)
+        self._node_of_key[key] = i
+        self._provider[key] = i
+        if cell.data_table is not None:
+            self._add_table(i, s, cell)
+            return
+        array = cell.array_ref is not None
+        if array:
+            try:
+                r1, c1, r2, c2 = parse_range(cell.array_ref or "")
+            except ValueError:
+                r1, c1, r2, c2 = cell.row, cell.col, cell.row, cell.col
+            self._arrays[i] = (s, r1, c1, r2, c2, cell.dynamic)
+            book.extend(s, r2, c2)
+            for r in range(r1, r2 + 1):
+                rb = base | (r << ROW_SHIFT)
+                for c in range(c1, c2 + 1):
+                    self._provider.setdefault(rb | c, i)
+        shape, params = self._template_for(s, cell.row, cell.col, formula, array)
+        compiled = self._shapes[shape]
+        self._shape_of.append(shape)
+        self._params.append(params)
+        if compiled.unsupported is not None:
+            self._kinds.append(_BROKEN)
+            self._fns.append(None)
+            self._reasons[i] = compiled.unsupported
+        else:
+            self._kinds.append(_ARRAY if array else _NORMAL)
+            self._fns.append(compiled.value)
 
     def _add_table(self, i: int, s: int, cell: Any) -> None:
         dt_ = cell.data_table

@@ -24,7 +24,6 @@ __all__ = ["SplitError", "split_references"]
 _CELL = rf"(?<![\w.$\\])(\$?[A-Za-z]{{1,3}}\$?[0-9]{{1,7}}){REF_END}"
 _PLAIN_RE: Final = re.compile(_CELL)
 _QUOTED_RE: Final = re.compile(rf"({STRING}|{QUOTED}|\[[^\]]*\])|{_CELL}")
-_PARTS_RE: Final = re.compile(r"\$?([A-Za-z]{1,3})\$?([0-9]{1,7})")
 
 
 class SplitError(ValueError):
@@ -35,14 +34,14 @@ class _Corners(dict[str, int]):
     """Cell reference text -> row << 15 | col, memoised (the same cells recur)."""
 
     def __missing__(self, text: str) -> int:
-        m = _PARTS_RE.fullmatch(text)
-        if m is None:
-            raise SplitError(text)
+        # The text matched _CELL: letters then digits, each perhaps after a "$".
+        plain = text.replace("$", "") if "$" in text else text
+        cut = len(plain.rstrip("0123456789"))
         try:
-            col = column_index(m.group(1))
+            col = column_index(plain[:cut])
         except ValueError:
             raise SplitError(text) from None
-        row = int(m.group(2))
+        row = int(plain[cut:])
         if not 1 <= row <= MAX_ROW:
             raise SplitError(text)
         value = (row << 15) | col
