@@ -503,7 +503,7 @@ class CompiledModel:
         # Readers of constant cells and of ranges of the template fast path, kept for
         # what-if; the other nodes (and names' references) are indexed on first use.
         cell_readers: dict[int, list[int]] = {}
-        range_readers: list[tuple[tuple[int, int, int, int, int], int]] = []
+        range_readers: list[tuple[int, int, int]] = []  # (corner key, corner key, node)
         slow: list[int] = []
         kinds = self._kinds
         shapes = self._shapes
@@ -511,16 +511,22 @@ class CompiledModel:
         params = self._params
         get_provider = provider.get
         nodes_in = self._nodes_in
+        # Per template whose reads are all in its slots: (cell slots, area slots, names' reads).
+        plans = [(c.cell_slots, c.area_slots, c) if c.deps is None else None for c in shapes]
+        # Areas by their two corner keys, as the slots hold them (the common case).
+        area_cache: dict[tuple[int, int], tuple[int, ...]] = {}
+        special = set(self._arrays) | set(self._tables)
         for i in range(n):
-            if i % _PROGRESS_EVERY == 0:
+            if not i & 255:
                 self._report("graph", i, n)
             shape = shape_of[i]
-            compiled = shapes[shape] if shape >= 0 else None
-            if compiled is not None and compiled.deps is None:
+            plan = plans[shape] if shape >= 0 else None
+            if plan is not None:
                 # the common case: everything read is in the cell's slots
+                cell_slots, area_slots, compiled = plan
                 p = params[i]
                 precs = []
-                for j in compiled.cell_slots:
+                for j in cell_slots:
                     key = p[j]
                     q = get_provider(key)
                     if q is not None:
@@ -543,19 +549,24 @@ class CompiledModel:
                                 nodes_in(rng), n, virtual
                             )
                         precs.extend(found)
-                for j in compiled.area_slots:
+                for j in area_slots:
                     k1, k2 = p[j], p[j + 1]
-                    rng = (
-                        k1 >> SHEET_SHIFT,
-                        (k1 >> ROW_SHIFT) & 0x1FFFFF,
-                        k1 & 0x7FFF,
-                        (k2 >> ROW_SHIFT) & 0x1FFFFF,
-                        k2 & 0x7FFF,
-                    )
-                    range_readers.append((rng, i))
-                    found = range_cache.get(rng)
+                    range_readers.append((k1, k2, i))
+                    found = area_cache.get((k1, k2))
                     if found is None:
-                        found = range_cache[rng] = self._range_precedents(nodes_in(rng), n, virtual)
+                        rng = (
+                            k1 >> SHEET_SHIFT,
+                            (k1 >> ROW_SHIFT) & 0x1FFFFF,
+                            k1 & 0x7FFF,
+                            (k2 >> ROW_SHIFT) & 0x1FFFFF,
+                            k2 & 0x7FFF,
+                        )
+                        found = range_cache.get(rng)
+                        if found is None:
+                            found = range_cache[rng] = self._range_precedents(
+                                nodes_in(rng), n, virtual
+                            )
+                        area_cache[(k1, k2)] = found
                     precs.extend(found)
             else:
                 slow.append(i)
@@ -570,7 +581,7 @@ class CompiledModel:
                     if found is None:
                         found = range_cache[rng] = self._range_precedents(nodes_in(rng), n, virtual)
                     precs.extend(found)
-            if i in self._arrays or i in self._tables:
+            if special and i in special:
                 precs = [q for q in precs if q != i]
             precedents.append(tuple(precs))
         self._report("graph", n, n, force=True)
@@ -603,23 +614,39 @@ class CompiledModel:
                 for m in self._cycles[-i - 1]:
                     self._rank[m] = pos
                     self._group_of[m] = -i - 1
-        # Static propagation along the plan: not computable and volatile.
+        # Static propagation along the plan: volatile and not computable, from the few
+        # nodes that are so themselves to everything that depends on them.
         volatile = bytearray(n)
         shapes = self._shapes
-        for i in range(n):
-            sh = self._shape_of[i]
-            if sh >= 0 and (shapes[sh].volatile or shapes[sh].dynamic):
-                volatile[i] = 1
+        volatile_shapes = {j for j, c in enumerate(shapes) if c.volatile or c.dynamic}
+        if volatile_shapes:
+            shape_of = self._shape_of
+            for i in range(n):
+                if shape_of[i] in volatile_shapes:
+                    volatile[i] = 1
         self._self_volatile = [i for i in range(n) if volatile[i]]
-        for done, i in enumerate(self._order()):
-            if not done & 4095:
-                self._report("graph", done, n)
-            if not volatile[i]:
-                for q in precedents[i]:
-                    if volatile[q]:
-                        volatile[i] = 1
-                        break
-            if kinds[i] != _BROKEN:
+        dependents = self._dependents
+        todo = list(self._self_volatile)
+        while todo:
+            for d in dependents[todo.pop()]:
+                if not volatile[d]:
+                    volatile[d] = 1
+                    todo.append(d)
+        broken = [i for i in range(n) if kinds[i] == _BROKEN] if _BROKEN in kinds else []
+        if broken:
+            reached = set(broken)
+            todo = list(broken)
+            while todo:
+                for d in dependents[todo.pop()]:
+                    if d not in reached:
+                        reached.add(d)
+                        todo.append(d)
+            # In plan order, so that each names the first broken cell it reads.
+            for done, i in enumerate(self._order()):
+                if not done & 4095:
+                    self._report("graph", done, n)
+                if i not in reached or kinds[i] == _BROKEN:
+                    continue
                 for q in precedents[i]:
                     if kinds[q] == _BROKEN:
                         kinds[i] = _BROKEN
@@ -947,7 +974,10 @@ class CompiledModel:
             range_readers: list[list[tuple[int, int, int, int, int]]] = [
                 [] for _ in self._book.sheet_names
             ]
-            for (s, r1, c1, r2, c2), i in fast_ranges:
+            for k1, k2, i in fast_ranges:
+                s = k1 >> SHEET_SHIFT
+                r1, c1 = (k1 >> ROW_SHIFT) & 0x1FFFFF, k1 & 0x7FFF
+                r2, c2 = (k2 >> ROW_SHIFT) & 0x1FFFFF, k2 & 0x7FFF
                 range_readers[s].append((min(r1, r2), min(c1, c2), max(r1, r2), max(c1, c2), i))
             with_names = {
                 index
