@@ -65,6 +65,8 @@ _RANGE_NODE_MIN = 16
 
 
 _row_col = operator.attrgetter("row", "col")
+# Iteration off: Excel leaves each cell of a cycle at its last value, and so do we.
+_CIRCULAR_REASON = "circular reference (iterative calculation off: the cell keeps its last value)"
 # Long chains of formulas evaluated on demand (OFFSET, INDIRECT, cycles) recurse deeply.
 _RECURSION_LIMIT = 20000
 
@@ -921,7 +923,7 @@ class CompiledModel:
                     continue
                 if i in circular:
                     status[i] = 2
-                    reasons[i] = "circular reference"
+                    reasons[i] = _CIRCULAR_REASON
                     continue
                 if i in failed:
                     status[i] = 1

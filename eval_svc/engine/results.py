@@ -19,7 +19,7 @@ class CellResult:
     ``value`` is the computed value (for an array formula anchor, its top-left
     element). ``reason`` says why a cell is not computable or circular, e.g.
     ``"unsupported function: FOOBAR"``, ``"depends on not computable
-    Sheet1!B3"``, ``"circular reference"``. ``volatile`` marks cells that
+    Sheet1!B3"``, ``"circular reference (...)"``. ``volatile`` marks cells that
     depend on NOW, TODAY, RAND, OFFSET, INDIRECT... whose values legitimately
     differ from run to run.
     """
