@@ -135,6 +135,8 @@ def scan_rows(stream: Readable, dimension: list[str | None]) -> Iterator[list[Ra
         if rows:
             yield rows
         if ended:
+            while data:  # read to the end, so that the zip's CRC check sees every byte
+                data = stream.read(_CHUNK)
             return
         if not data:
             raise NotPlainExcel("sheetData does not end")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import random
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -474,3 +475,24 @@ class TestFastScanner:
                '<x:row r="1"><x:c r="A1"><x:v>5</x:v></x:c></x:row></x:sheetData></x:worksheet>')
         cells = read_workbook(_replace(base, {"xl/worksheets/sheet1.xml": xml})).sheets[0].cells
         assert [(c.row, c.col, c.value) for c in cells] == [(1, 1, 5.0)]
+
+    def test_damage_after_the_cells_is_still_seen(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """The scanner stops parsing at </sheetData> but reads on, for the zip's CRC check."""
+        from calcwire.workbook import _fast_sheet
+
+        monkeypatch.setattr(_fast_sheet, "_CHUNK", 256)
+        rows = "".join(f'<row r="{r}"><c r="A{r}"><v>{r}</v></c></row>' for r in range(1, 50))
+        # a "</row>" in a comment ends the chunk early; then 80 KB of incompressible text
+        tail = "<!-- </row> " + random.Random(7).randbytes(40_000).hex() + " -->"
+        data = bytearray(_replace(workbook_bytes(Workbook(sheets=[Sheet("S")])), {
+            "xl/worksheets/sheet1.xml": f'<?xml version="1.0"?><worksheet xmlns="{MAIN}">'
+                                        f"<sheetData>{rows}</sheetData>{tail}</worksheet>"}))
+        with zipfile.ZipFile(io.BytesIO(bytes(data))) as zf:
+            info = zf.getinfo("xl/worksheets/sheet1.xml")
+        start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+        end = start + info.compress_size
+        for i in range(end - 16, end):
+            data[i] ^= 0xA5
+        with pytest.raises(InvalidWorkbook) as caught:
+            read_workbook(bytes(data))
+        assert caught.value.reason in ("DAMAGED_ZIP", "MALFORMED_XML")
