@@ -40,7 +40,7 @@ from eval_svc.engine.errors import EngineError, ReferenceNotFound
 from eval_svc.engine.functions import FUNCTIONS
 from eval_svc.engine.functions.fallback import has_fallback
 from eval_svc.engine.parser import count_slots, parse_formula, split_prefix
-from eval_svc.engine.results import CellResult, CellStatus
+from eval_svc.engine.results import CellResult, CellStatus, result_maker
 from eval_svc.engine.runtime import (
     ROW_SHIFT,
     SHEET_SHIFT,
@@ -945,6 +945,7 @@ class CompiledModel:
         names = self._book.sheet_names
         values = self._values
         out: list[CellResult] = []
+        make = result_maker()
         volatile = self._volatile
         for i in range(self._n_real):
             if not i & 1023:
@@ -954,15 +955,13 @@ class CompiledModel:
             s, r, c = k >> SHEET_SHIFT, (k >> ROW_SHIFT) & 0x1FFFFF, k & 0x7FFF
             if st == 1:
                 reason = reasons.get(i) or self._reasons.get(i) or "not computable"
-                out.append(
-                    CellResult(names[s], r, c, None, "not_computable", reason, bool(volatile[i]))
-                )
+                out.append(make(names[s], r, c, None, "not_computable", reason, bool(volatile[i])))
                 continue
             v = values.get(k)
             if type(v) is int:
                 v = float(v)
             label: CellStatus = "circular" if st == 2 else "computed"
-            out.append(CellResult(names[s], r, c, v, label, reasons.get(i), bool(volatile[i])))
+            out.append(make(names[s], r, c, v, label, reasons.get(i), bool(volatile[i])))
         return out
 
     # -- incremental recalculation ---------------------------------------------------------

@@ -326,3 +326,14 @@ class TestThreeDimensionalReferences:
         }
         _, results = calculate(sheets)
         assert (results["Out!C1"].value, results["Out!C2"].value) == (11.0, 22.0)
+
+
+class TestResults:
+    def test_the_fast_maker_makes_ordinary_results(self) -> None:
+        from eval_svc.engine.results import result_maker
+
+        made = result_maker()("S", 2, 3, 1.5, "computed", None, True)
+        plain = CellResult("S", 2, 3, 1.5, "computed", None, True)
+        assert made == plain and hash(made) == hash(plain) and repr(made) == repr(plain)
+        with pytest.raises(AttributeError):
+            made.value = 2.0  # type: ignore[misc]
