@@ -16,7 +16,8 @@ Threads
   set, calculation settings) belongs to the model; the date system and
   character set are made current for the calculating thread only, for the
   length of each call (:mod:`eval_svc.engine.conventions`). The engine keeps no
-  other mutable module-level state (only caches filled once, under a lock).
+  other mutable module-level state: only caches of pure results (parsed cell
+  corners, the `formulas` fallback's adapters), which any thread may share.
 - One model used by several threads: each public method (``calculate``,
   ``set_values``, ``value``, ``values``, ``reset``) takes the model's
   ``lock``, so calls never interleave, but another thread's call may come
