@@ -50,7 +50,7 @@ FORMULA_KIND_DYNAMIC_ARRAY: FormulaKind
 FORMULA_KIND_DATA_TABLE: FormulaKind
 
 class Model(_message.Message):
-    __slots__ = ("name", "display_name", "file_name", "sha256", "size_bytes", "state", "sheets", "cell_counts", "defined_names", "calculation", "tolerance", "validate", "create_time", "update_time", "latest_job", "external_links", "tables")
+    __slots__ = ("name", "display_name", "file_name", "sha256", "size_bytes", "state", "sheets", "cell_counts", "defined_names", "calculation", "tolerance", "validate", "create_time", "update_time", "latest_job", "external_links", "tables", "application")
     NAME_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
     FILE_NAME_FIELD_NUMBER: _ClassVar[int]
@@ -68,6 +68,7 @@ class Model(_message.Message):
     LATEST_JOB_FIELD_NUMBER: _ClassVar[int]
     EXTERNAL_LINKS_FIELD_NUMBER: _ClassVar[int]
     TABLES_FIELD_NUMBER: _ClassVar[int]
+    APPLICATION_FIELD_NUMBER: _ClassVar[int]
     name: str
     display_name: str
     file_name: str
@@ -85,7 +86,8 @@ class Model(_message.Message):
     latest_job: _jobs_pb2.Job
     external_links: _containers.RepeatedCompositeFieldContainer[ExternalLink]
     tables: _containers.RepeatedCompositeFieldContainer[Table]
-    def __init__(self, name: _Optional[str] = ..., display_name: _Optional[str] = ..., file_name: _Optional[str] = ..., sha256: _Optional[str] = ..., size_bytes: _Optional[int] = ..., state: _Optional[_Union[ModelState, str]] = ..., sheets: _Optional[_Iterable[_Union[Sheet, _Mapping]]] = ..., cell_counts: _Optional[_Union[CellCounts, _Mapping]] = ..., defined_names: _Optional[_Iterable[_Union[DefinedName, _Mapping]]] = ..., calculation: _Optional[_Union[_calculation_pb2.CalculationSettings, _Mapping]] = ..., tolerance: _Optional[_Union[_cell_status_pb2.Tolerance, _Mapping]] = ..., validate: _Optional[bool] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., latest_job: _Optional[_Union[_jobs_pb2.Job, _Mapping]] = ..., external_links: _Optional[_Iterable[_Union[ExternalLink, _Mapping]]] = ..., tables: _Optional[_Iterable[_Union[Table, _Mapping]]] = ...) -> None: ...
+    application: str
+    def __init__(self, name: _Optional[str] = ..., display_name: _Optional[str] = ..., file_name: _Optional[str] = ..., sha256: _Optional[str] = ..., size_bytes: _Optional[int] = ..., state: _Optional[_Union[ModelState, str]] = ..., sheets: _Optional[_Iterable[_Union[Sheet, _Mapping]]] = ..., cell_counts: _Optional[_Union[CellCounts, _Mapping]] = ..., defined_names: _Optional[_Iterable[_Union[DefinedName, _Mapping]]] = ..., calculation: _Optional[_Union[_calculation_pb2.CalculationSettings, _Mapping]] = ..., tolerance: _Optional[_Union[_cell_status_pb2.Tolerance, _Mapping]] = ..., validate: _Optional[bool] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., latest_job: _Optional[_Union[_jobs_pb2.Job, _Mapping]] = ..., external_links: _Optional[_Iterable[_Union[ExternalLink, _Mapping]]] = ..., tables: _Optional[_Iterable[_Union[Table, _Mapping]]] = ..., application: _Optional[str] = ...) -> None: ...
 
 class Table(_message.Message):
     __slots__ = ("name", "display_name", "sheet", "range", "header_row_count", "totals_row_count", "columns")
@@ -106,18 +108,20 @@ class Table(_message.Message):
     def __init__(self, name: _Optional[str] = ..., display_name: _Optional[str] = ..., sheet: _Optional[str] = ..., range: _Optional[str] = ..., header_row_count: _Optional[int] = ..., totals_row_count: _Optional[int] = ..., columns: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ExternalLink(_message.Message):
-    __slots__ = ("index", "target", "sheet_names", "cells", "defined_names")
+    __slots__ = ("index", "target", "sheet_names", "cells", "defined_names", "refresh_error_sheets")
     INDEX_FIELD_NUMBER: _ClassVar[int]
     TARGET_FIELD_NUMBER: _ClassVar[int]
     SHEET_NAMES_FIELD_NUMBER: _ClassVar[int]
     CELLS_FIELD_NUMBER: _ClassVar[int]
     DEFINED_NAMES_FIELD_NUMBER: _ClassVar[int]
+    REFRESH_ERROR_SHEETS_FIELD_NUMBER: _ClassVar[int]
     index: int
     target: str
     sheet_names: _containers.RepeatedScalarFieldContainer[str]
     cells: _containers.RepeatedCompositeFieldContainer[ExternalCell]
     defined_names: _containers.RepeatedCompositeFieldContainer[DefinedName]
-    def __init__(self, index: _Optional[int] = ..., target: _Optional[str] = ..., sheet_names: _Optional[_Iterable[str]] = ..., cells: _Optional[_Iterable[_Union[ExternalCell, _Mapping]]] = ..., defined_names: _Optional[_Iterable[_Union[DefinedName, _Mapping]]] = ...) -> None: ...
+    refresh_error_sheets: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, index: _Optional[int] = ..., target: _Optional[str] = ..., sheet_names: _Optional[_Iterable[str]] = ..., cells: _Optional[_Iterable[_Union[ExternalCell, _Mapping]]] = ..., defined_names: _Optional[_Iterable[_Union[DefinedName, _Mapping]]] = ..., refresh_error_sheets: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ExternalCell(_message.Message):
     __slots__ = ("sheet", "address", "value")
