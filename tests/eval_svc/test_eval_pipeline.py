@@ -25,11 +25,11 @@ CIRCULAR = "circular reference (iterative calculation off: the cell keeps its la
 def small_model(seed: float = 1.0) -> bytes:
     """Inputs and a Calc sheet: plain formulas, a name, FORECAST.ETS (not computable), a
     dependent of it, a two-cell cycle, NOW() (volatile), a range total."""
-    inputs = [Cell(1, 1, "Rate"), Cell(1, 2, 0.05), Cell(2, 1, seed), Cell(3, 1, 2.0),
-              Cell(4, 1, 3.0)]
+    inputs = [Cell(1, 1, "Rate"), Cell(1, 2, 0.05), Cell(2, 1, seed), Cell(2, 3, 1.0),
+              Cell(3, 1, 2.0), Cell(3, 3, 2.0), Cell(4, 1, 3.0), Cell(4, 3, 3.0)]
     calc = [
         Cell(1, 1, 5.0, formula="Inputs!B1*100"),
-        Cell(1, 2, 4.0, formula="_xlfn.FORECAST.ETS(4,Inputs!A2:A4,Inputs!A2:A4)"),
+        Cell(1, 2, 4.0, formula="_xlfn.FORECAST.ETS(4,Inputs!C2:C4,Inputs!C2:C4)"),
         Cell(1, 3, 5.0, formula="B1+1"),
         Cell(2, 1, 0.0, formula="B2+1"),
         Cell(2, 2, 0.0, formula="A2+1"),
