@@ -11,6 +11,7 @@ from import_helpers import FINAL, Client
 from calcwire.evaluation.v1 import evaluation_pb2, evaluation_pb2_grpc
 from calcwire.jobs.v1 import jobs_pb2
 from calcwire.wire import value_from_proto
+from calcwire.workbook.model import Workbook
 from calcwire.workbook.reader import read_workbook
 from eval_svc.engine import compile_workbook
 
@@ -70,9 +71,10 @@ class EvalClient(Client):
         return response
 
 
-def engine_rows(data: bytes) -> list[Row]:
-    """The same workbook read from its bytes and computed by the engine in-process."""
-    results = compile_workbook(read_workbook(data)).calculate()
+def engine_rows(data: bytes | Workbook) -> list[Row]:
+    """The same workbook (or read from its bytes) computed by the engine in-process."""
+    workbook = read_workbook(data) if isinstance(data, bytes) else data
+    results = compile_workbook(workbook).calculate()
     return [(r.sheet, r.row, r.col, r.value, r.status, r.reason or "", r.volatile)
             for r in results]
 
