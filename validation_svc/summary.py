@@ -28,18 +28,18 @@ def findings(calc_mode: str, totals: StatusCounts) -> list[str]:
     """Plain-language findings about a model from its calculation mode and counts."""
     out: list[str] = []
     stale = totals.mismatch
+    differ = f"{_cells(stale, 'cached value', 'cached values')} " + (
+        "differs" if stale == 1 else "differ")
     if calc_mode == "manual":
         if stale:
-            out.append(f"the file was saved with manual calculation: stale values are likely "
-                       f"({_cells(stale, 'cached value', 'cached values')} differ from their "
-                       "formulas' results)")
+            out.append("the file was saved with manual calculation: stale values are likely "
+                       f"({differ} from the formulas' results)")
         else:
             out.append("the file was saved with manual calculation: stale values are likely, "
                        "although every cached value checked matches")
     elif stale:
-        out.append(f"{_cells(stale, 'cached value', 'cached values')} differ from their "
-                   "formulas' results: values pasted over inputs, broken links or a "
-                   "calculation Excel did not finish")
+        out.append(f"{differ} from the formulas' results: values pasted over formulas, "
+                   "stale links, or a calculation Excel did not finish")
     if totals.not_cached:
         out.append(f"{_cells(totals.not_cached, 'formula has', 'formulas have')} no cached "
                    "value: the file was saved without calculating them")
@@ -47,10 +47,12 @@ def findings(calc_mode: str, totals: StatusCounts) -> list[str]:
         out.append(f"{_cells(totals.not_computable, 'formula', 'formulas')} could not be "
                    "computed by calcwire (see ListUncalculated for the reasons)")
     if totals.circular:
-        out.append(f"{_cells(totals.circular)} in circular references the file does not "
+        are = "is" if totals.circular == 1 else "are"
+        out.append(f"{_cells(totals.circular)} {are} in circular references the file does not "
                    "iterate: Excel keeps their last values")
     if totals.volatile:
-        out.append(f"{_cells(totals.volatile)} depend on volatile functions (NOW, RAND, "
+        depend = "depends" if totals.volatile == 1 else "depend"
+        out.append(f"{_cells(totals.volatile)} {depend} on volatile functions (NOW, RAND, "
                    "OFFSET...): their differences are expected")
     return out
 
