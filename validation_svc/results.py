@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Sequence
 from typing import Final, TypeVar
 
 from calcwire.errors import FailedPrecondition, InvalidArgument, NotFound
+from calcwire.formula import parse_range
 from calcwire.logs import get_logger
 from calcwire.paging import decode_page_token, filter_fingerprint, next_page, page_size
 from validation_svc.compare import Status, StatusCounts
@@ -57,6 +58,20 @@ def _ints(position: Sequence[object], count: int) -> tuple[int, ...]:
     if len(position) != count or not all(type(p) is int for p in position):
         raise _damaged()
     return tuple(position)  # type: ignore[arg-type]
+
+
+def _bounds(text: str) -> tuple[int, int, int, int]:
+    """(first row, first column, last row, last column) of an A1 range without sheet."""
+    if not text.strip():
+        return (1, 1, 1_048_576, 16_384)
+    if "!" in text:
+        raise InvalidArgument(f"range {text!r} names a sheet: use the sheet field",
+                              reason="INVALID_RANGE")
+    try:
+        return parse_range(text.strip())
+    except ValueError:
+        raise InvalidArgument(f"{text!r} is not an A1 range such as B2:M40",
+                              reason="INVALID_RANGE") from None
 
 
 class Results:
@@ -124,15 +139,17 @@ class Results:
         return page, next_token, summary.counts_of(sheet_index).mismatch
 
     async def _listed(self, tenant: str, model_id: str, what: str, statuses: Sequence[Status],
-                      sheet: str, size: int, token: str, default: tuple[int, int]
-                      ) -> tuple[list[CellResult], str, StatusCounts]:
+                      sheet: str, size: int, token: str, default: tuple[int, int],
+                      range_text: str = "") -> tuple[list[CellResult], str, StatusCounts]:
         model, summary = await self._with_model(tenant, model_id,
                                                 self.store.get_summary(tenant, model_id))
         if summary is None:
             raise not_validated(model_id)
         sheet_index = self._sheet_index(model, sheet)
         wanted = sorted(set(statuses), key=lambda s: s.name)
-        fingerprint = filter_fingerprint(what, model_id, sheet_index, [s.name for s in wanted])
+        bounds = _bounds(range_text)
+        fingerprint = filter_fingerprint(what, model_id, sheet_index, [s.name for s in wanted],
+                                         bounds)
         position = decode_page_token(token, fingerprint)
         after = None
         if position is not None:
@@ -140,7 +157,7 @@ class Results:
             after = (s, r, c)
         limit = page_size(size, default=default[0], maximum=default[1])
         rows = await self.store.list_results(tenant, model_id, wanted, sheet_index, after,
-                                             limit + 1)
+                                             limit + 1, bounds)
         page, next_token = next_page(rows, limit, lambda x: [x.sheet_index, x.row, x.col],
                                      fingerprint)
         return page, next_token, summary.counts_of(sheet_index)
@@ -153,10 +170,10 @@ class Results:
         return page, next_token, counts.not_cached + counts.not_computable + counts.circular
 
     async def cell_results(self, tenant: str, model_id: str, sheet: str,
-                           statuses: Sequence[Status], size: int,
-                           token: str) -> tuple[list[CellResult], str]:
+                           statuses: Sequence[Status], size: int, token: str,
+                           range_text: str = "") -> tuple[list[CellResult], str]:
         page, next_token, _ = await self._listed(
-            tenant, model_id, "results", statuses, sheet, size, token, RESULTS_PAGE)
+            tenant, model_id, "results", statuses, sheet, size, token, RESULTS_PAGE, range_text)
         return page, next_token
 
     async def batch_get(self, tenant: str, model_id: str, cells: Sequence[tuple[str, int, int]],

@@ -133,7 +133,7 @@ class ValidationServicer(validation_pb2_grpc.ValidationServiceServicer):
         page, token = await self.results.cell_results(
             request_tenant(context), parse_model_name(request.parent), request.sheet,
             [status_from_proto(s) for s in request.statuses], request.page_size,
-            request.page_token)
+            request.page_token, request.range)
         return validation_pb2.ListCellResultsResponse(
             results=[result_to_proto(r) for r in page], next_page_token=token)
 

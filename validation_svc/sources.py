@@ -91,7 +91,7 @@ class Workbooks:
         index = {s.name: s.index for s in model.sheets}
         call = self.stub.StreamCells(
             workbooks_pb2.StreamCellsRequest(parent=model_name(model.model_id),
-                                             batch_size=STREAM_BATCH),
+                                             batch_size=STREAM_BATCH, file_contents_only=True),
             metadata=self.channel.metadata(tenant))
         try:
             async for reply in call:

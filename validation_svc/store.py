@@ -273,8 +273,10 @@ class ValidationStore:
         sheet_index: int | None,
         after: tuple[int, int, int] | None,
         limit: int,
+        bounds: tuple[int, int, int, int] = (1, 1, 1_048_576, 16_384),
     ) -> list[CellResult]:
-        """Results in (sheet, row, column) order after ``after``; only ``statuses`` unless empty."""
+        """Results in (sheet, row, column) order after ``after``; only ``statuses`` unless
+        empty, only within ``bounds`` (first row, first column, last row, last column)."""
         position: Sequence[Any] = after if after is not None else (-1, 0, 0)
         names = [s.name for s in statuses] or None
         rows = await self.pool.fetch(
@@ -283,9 +285,10 @@ class ValidationStore:
                   AND ($3::text[] IS NULL OR status = ANY($3::text[]))
                   AND ($4::int IS NULL OR sheet_index = $4)
                   AND (sheet_index, row_num, col_num) > ($5, $6, $7)
+                  AND row_num BETWEEN $8 AND $10 AND col_num BETWEEN $9 AND $11
                 ORDER BY sheet_index, row_num, col_num
                 LIMIT {int(limit)}""",
-            tenant, uuid.UUID(model_id), names, sheet_index, *position)
+            tenant, uuid.UUID(model_id), names, sheet_index, *position, *bounds)
         return [_result(r) for r in rows]
 
     async def get_results(
