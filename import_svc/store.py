@@ -536,14 +536,17 @@ class WorkbookStore:
         if not keys:
             return []
         rows = await self.pool.fetch(
-            """SELECT c.sheet_index, c.row_num, c.col_num, c.value_type, c.value_number,
-                      c.value_text, c.value_bool, c.formula, c.formula_kind, c.array_range,
-                      c.number_format
-               FROM unnest($3::int[], $4::int[], $5::int[]) AS k(s, r, c)
-               JOIN workbooks.cells c
-                 ON c.tenant_id = $1 AND c.model_id = $2
-                AND c.sheet_index = k.s AND c.row_num = k.r AND c.col_num = k.c
-               ORDER BY c.sheet_index, c.row_num, c.col_num""",
+            # One primary-key probe per key (LIMIT 1 keeps the subquery a probe; a join
+            # may be planned as a nested loop over every key for a freshly loaded model).
+            """SELECT x.* FROM unnest($3::int[], $4::int[], $5::int[]) AS k(s, r, c)
+               CROSS JOIN LATERAL (
+                   SELECT sheet_index, row_num, col_num, value_type, value_number, value_text,
+                          value_bool, formula, formula_kind, array_range, number_format
+                   FROM workbooks.cells
+                   WHERE tenant_id = $1 AND model_id = $2
+                     AND sheet_index = k.s AND row_num = k.r AND col_num = k.c
+                   LIMIT 1) AS x
+               ORDER BY x.sheet_index, x.row_num, x.col_num""",
             tenant,
             uuid.UUID(model_id),
             [k[0] for k in keys],

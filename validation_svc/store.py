@@ -301,12 +301,16 @@ class ValidationStore:
         """The results of the cells ``keys`` (sheet index, row, column) that have one."""
         if not keys:
             return {}
+        # One primary-key probe per key (LIMIT 1 keeps the subquery a probe): left to itself,
+        # the planner may join a freshly loaded model's rows, estimated at one, by nested loop
+        # over every key.
         rows = await self.pool.fetch(
-            f"""{_SELECT_RESULT}
-                JOIN unnest($3::int[], $4::int[], $5::int[]) AS k(s, r, c)
-                  ON sheet_index = k.s AND row_num = k.r AND col_num = k.c
-                WHERE tenant_id = $1 AND model_id = $2
-                  AND ($6::text IS NULL OR status = $6)""",
+            f"""SELECT x.* FROM unnest($3::int[], $4::int[], $5::int[]) AS k(s, r, c)
+                CROSS JOIN LATERAL ({_SELECT_RESULT}
+                    WHERE tenant_id = $1 AND model_id = $2
+                      AND sheet_index = k.s AND row_num = k.r AND col_num = k.c
+                    LIMIT 1) AS x
+                WHERE $6::text IS NULL OR x.status = $6""",
             tenant, uuid.UUID(model_id), [k[0] for k in keys], [k[1] for k in keys],
             [k[2] for k in keys], status.name if status is not None else None)
         results = (_result(r) for r in rows)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import grpc.aio
@@ -17,13 +16,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "import_svc"))
 
 from import_helpers import internal_metadata, new_tenant
 from tests_support import bearer
-from validation_helpers import StaleModel, ValidationClient, stale_model
+from validation_helpers import Validated, ValidationClient, ValidationClientFactory, stale_model
 
 from calcwire.devstack import LocalStack
-from calcwire.jobs.v1 import jobs_pb2
-from calcwire.workbooks.v1 import workbooks_pb2
-
-ValidationClientFactory = Callable[..., Awaitable[ValidationClient]]
 
 
 @pytest.fixture(scope="session")
@@ -59,20 +54,6 @@ def direct(
                                 internal_metadata(internal_secret, tenant))
 
     return make
-
-
-@dataclass
-class Validated:
-    """The stale model, uploaded and followed to the end of its job."""
-
-    stale: StaleModel
-    upload: workbooks_pb2.UploadWorkbookResponse
-    watched: list[jobs_pb2.WatchJobResponse]
-    client: ValidationClient
-
-    @property
-    def model(self) -> str:
-        return self.upload.model.name
 
 
 @pytest.fixture(scope="session")

@@ -6,9 +6,15 @@ from __future__ import annotations
 
 import grpc
 import pytest
-from conftest import Validated
 from import_helpers import refused
-from validation_helpers import ValidationClient, dependents, job_over, key, stale_model
+from validation_helpers import (
+    Validated,
+    ValidationClient,
+    dependents,
+    job_over,
+    key,
+    stale_model,
+)
 
 from calcwire.common.v1 import calculation_pb2, cell_status_pb2
 from calcwire.grpc_errors import error_reason

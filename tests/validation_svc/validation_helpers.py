@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +16,9 @@ from calcwire.jobs.v1 import jobs_pb2
 from calcwire.validation.v1 import validation_pb2, validation_pb2_grpc
 from calcwire.workbook.model import CalcSettings, Cell, Sheet, Workbook
 from calcwire.workbook.writer import workbook_bytes
+from calcwire.workbooks.v1 import workbooks_pb2
+
+ValidationClientFactory = Callable[..., Awaitable["ValidationClient"]]
 
 
 def job_over(message: jobs_pb2.WatchJobResponse) -> bool:
@@ -166,3 +169,17 @@ def stale_model(n_formulas: int = 300, *, seed: int = 11, manual: bool = True,
     workbook = Workbook(sheets=[Sheet("Inputs", cells=inputs), Sheet("Model", cells=cells)],
                         calc=CalcSettings(mode="manual" if manual else "auto"))
     return StaleModel(workbook_bytes(workbook), formulas, changed, delta)
+
+
+@dataclass
+class Validated:
+    """The stale model, uploaded and followed to the end of its job."""
+
+    stale: StaleModel
+    upload: workbooks_pb2.UploadWorkbookResponse
+    watched: list[jobs_pb2.WatchJobResponse]
+    client: ValidationClient
+
+    @property
+    def model(self) -> str:
+        return self.upload.model.name

@@ -33,10 +33,12 @@ CREATE TABLE cell_results (
     mismatch_rank    double precision,
     PRIMARY KEY (tenant_id, model_id, sheet_index, row_num, col_num)
 );
--- ListCellResults / ListUncalculated / ListCells with a status: one status at a time in
--- cell order.
+-- ListCellResults / ListUncalculated / ListCells with a status other than MATCH (a few cells
+-- among many): one status at a time in cell order. MATCH, most cells, reads the primary key.
+-- Partial, so that a lookup by cell never takes it for the primary key.
 CREATE INDEX cell_results_by_status
-    ON cell_results (tenant_id, model_id, status, sheet_index, row_num, col_num);
+    ON cell_results (tenant_id, model_id, status, sheet_index, row_num, col_num)
+    WHERE status <> 'MATCH';
 -- ListMismatches: largest difference first, over the model or one sheet.
 CREATE INDEX cell_results_mismatches
     ON cell_results (tenant_id, model_id, mismatch_rank, sheet_index, row_num, col_num)
