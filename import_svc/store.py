@@ -524,6 +524,38 @@ class WorkbookStore:
         names = {s.index: s.name for s in sheets}
         return [_cell(r, names) for r in rows]
 
+    async def cells_at(
+        self,
+        tenant: str,
+        model_id: str,
+        sheets: Sequence[SheetRecord],
+        keys: Sequence[tuple[int, int, int]],
+    ) -> list[StoredCell]:
+        """The cells at ``keys`` (sheet index, row, column) that exist, in (sheet, row, column)
+        order."""
+        if not keys:
+            return []
+        rows = await self.pool.fetch(
+            # One primary-key probe per key (LIMIT 1 keeps the subquery a probe; a join
+            # may be planned as a nested loop over every key for a freshly loaded model).
+            """SELECT x.* FROM unnest($3::int[], $4::int[], $5::int[]) AS k(s, r, c)
+               CROSS JOIN LATERAL (
+                   SELECT sheet_index, row_num, col_num, value_type, value_number, value_text,
+                          value_bool, formula, formula_kind, array_range, number_format
+                   FROM workbooks.cells
+                   WHERE tenant_id = $1 AND model_id = $2
+                     AND sheet_index = k.s AND row_num = k.r AND col_num = k.c
+                   LIMIT 1) AS x
+               ORDER BY x.sheet_index, x.row_num, x.col_num""",
+            tenant,
+            uuid.UUID(model_id),
+            [k[0] for k in keys],
+            [k[1] for k in keys],
+            [k[2] for k in keys],
+        )
+        names = {s.index: s.name for s in sheets}
+        return [_cell(r, names) for r in rows]
+
     async def stream_cells(
         self,
         tenant: str,

@@ -1,5 +1,6 @@
 """ListCells filters (sheet, A1 range, formulas only, validation status), their errors, and
-page tokens bound to the filters; on the session's several-MiB model."""
+page tokens bound to the filters; on the session's several-MiB model (which the pipeline
+validates)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ import grpc
 import grpc.aio
 import pytest
 from conftest import BigUpload
-from import_helpers import Client, refused
+from import_helpers import FINAL, Client, refused
 
 from calcwire.common.v1 import cell_status_pb2
 from calcwire.grpc_errors import error_reason
+from calcwire.jobs.v1 import jobs_pb2
 from calcwire.workbooks.v1 import workbooks_pb2
 
 pytestmark = pytest.mark.stack
@@ -49,15 +51,22 @@ class TestFilters:
         assert len(everything) > len(cells)
         assert [c for c in everything if c.formula] == cells
 
-    async def test_validation_status_needs_validation_results(
-        self, big_upload: BigUpload, big_client: Client
-    ) -> None:
-        error = await refused(big_client.workbooks.ListCells(
-            workbooks_pb2.ListCellsRequest(parent=big_upload.model,
-                                           validation_status=cell_status_pb2.CELL_STATUS_MISMATCH),
-            metadata=big_client.md))
-        assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
-        assert error_reason(error) == "NOT_VALIDATED"
+    async def test_validation_status(self, big_upload: BigUpload, big_client: Client) -> None:
+        # The pipeline validates the model; the filter pages through validation's results.
+        ended = await big_client.watch(big_upload.job, lambda m: m.job.state in FINAL,
+                                       timeout=180)
+        assert ended[-1][1].job.state == jobs_pb2.JOB_STATE_SUCCEEDED
+        match = cell_status_pb2.CELL_STATUS_MATCH
+        formulas = await big_client.all_cells(big_upload.model, formulas_only=True,
+                                              sheet="Valuation")
+        assert all(c.validation_status != cell_status_pb2.CELL_STATUS_UNSPECIFIED
+                   for c in formulas)
+        matching = await big_client.all_cells(big_upload.model, page_size=333,
+                                              sheet="Valuation", validation_status=match)
+        assert matching and matching == [c for c in formulas if c.validation_status == match]
+        ranged = await big_client.all_cells(big_upload.model, range="Valuation!B2:D30",
+                                            validation_status=match, page_size=7)
+        assert ranged == [c for c in matching if 2 <= c.row <= 30 and 2 <= c.column <= 4]
 
     @pytest.mark.parametrize(
         ("fields", "reason"),
