@@ -141,6 +141,8 @@ def parse_workbook(
             sheets=sheets,
             names=list(reader.names),
             external_links=list(reader.external_links),
+            tables=list(reader.tables),
+            application=reader.application,
             calc=reader.calc,
             date1904=reader.date1904,
             counts=CellCounts(
