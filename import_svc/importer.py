@@ -284,6 +284,6 @@ class Importer:
         await self._queue_evaluation(order, progress)
 
     async def _queue_evaluation(self, order: WorkOrder, progress: JobProgress) -> None:
+        # The event first: the evaluation worker's first event must come after it.
+        await progress.hand_over(JobStage.WRITING_CELLS, "cells stored; queued for evaluation")
         await publish_work(self.js, "evaluate", order)
-        await progress.advance(JobStage.WRITING_CELLS, "cells stored; queued for evaluation",
-                               fraction=1.0)

@@ -104,7 +104,8 @@ class TestUploadToValidated:
         running = [e.stage for e in large.events
                    if e.state != jobs_pb2.JOB_STATE_QUEUED]
         stages = [stage for stage, _ in itertools.groupby(running)]
-        assert [stage_name(s) for s in stages] == [stage_name(s) for s in PIPELINE_STAGES]
+        assert [stage_name(s) for s in stages] == [stage_name(s) for s in PIPELINE_STAGES], [
+            (stage_name(e.stage), e.percent, e.message) for e in large.events]
 
     def test_events_are_numbered_and_the_percentage_never_goes_back(self, large: Run) -> None:
         events = large.events
