@@ -447,10 +447,16 @@ class JobProgress:
         fraction: float | None = None,
         message: str | None = None,
     ) -> None:
-        """Record progress of the current stage; the ticker publishes it. Thread-safe."""
+        """Record progress of the current stage; the ticker publishes it. Thread-safe.
+
+        The percentage never goes back within a stage, even when a step of the
+        work reports a phase of its own from zero (what clients see only grows).
+        """
         with self._lock:
             if fraction is not None:
-                self._pending["percent"] = stage_percent(self.job.stage, fraction)
+                percent = stage_percent(self.job.stage, fraction)
+                floor = max(self.job.percent, self._pending.get("percent", 0.0))
+                self._pending["percent"] = max(percent, floor)
             if message is not None:
                 self._pending["message"] = message
 
@@ -482,6 +488,15 @@ class JobProgress:
         await self._publish(state=state, stage=stage, percent=percent, message=message,
                             error=error)
         self._closed = True
+
+    async def hand_over(self, stage: JobStage, message: str, *, fraction: float = 1.0) -> None:
+        """Publish this worker's last event of the job and stop the ticker, before the next
+        stage is queued: so no event of this worker (a late report, a heartbeat) can come
+        after the first event of the worker that takes the job next. Only :meth:`finish`
+        may follow (when queueing the next stage fails for good)."""
+        await self._stop_ticker()
+        await self._publish(state=JobState.RUNNING, stage=stage,
+                            percent=stage_percent(stage, fraction), message=message)
 
     async def check_cancel(self) -> None:
         """Raise :class:`JobCancelled` if the job's cancellation was requested (a stage boundary)."""

@@ -185,9 +185,10 @@ class Evaluator:
     async def _go_on(self, order: WorkOrder, progress: JobProgress) -> None:
         """Queue validation, or end the job when the order does not validate."""
         if order.options.get("validate", True):
+            # The event first: the validation worker's first event must come after it.
+            await progress.hand_over(JobStage.WRITING_RESULTS,
+                                     "computed values stored; queued for validation")
             await publish_work(self.js, "validate", order)
-            await progress.advance(JobStage.WRITING_RESULTS,
-                                   "computed values stored; queued for validation", fraction=1.0)
         else:
             await progress.finish(JobState.SUCCEEDED, "evaluated (validation not requested)")
 

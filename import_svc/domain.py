@@ -10,7 +10,7 @@ from typing import TypeAlias
 
 from calcwire.job_events import JobEvent
 from calcwire.values import CellValue
-from calcwire.workbook.model import CalcSettings, DefinedName, ExternalLink, SheetState
+from calcwire.workbook.model import CalcSettings, DefinedName, ExternalLink, SheetState, Table
 
 __all__ = [
     "CellCounts",
@@ -65,6 +65,8 @@ class ModelRecord:
     date1904: bool = False
     counts: CellCounts = field(default_factory=CellCounts)
     latest_job: JobEvent | None = None
+    application: str = ""
+    """The program that last saved the file ("Microsoft Excel"...); "" until imported."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +87,7 @@ class ModelDetails:
     sheets: list[SheetRecord]
     names: list[DefinedName]
     external_links: list[ExternalLink]
+    tables: list[Table] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,3 +136,5 @@ class ParsedModel:
     date1904: bool
     counts: CellCounts
     cells: Sequence[CellRow]
+    tables: Sequence[Table] = ()
+    application: str = ""

@@ -141,6 +141,8 @@ def parse_workbook(
             sheets=sheets,
             names=list(reader.names),
             external_links=list(reader.external_links),
+            tables=list(reader.tables),
+            application=reader.application,
             calc=reader.calc,
             date1904=reader.date1904,
             counts=CellCounts(
@@ -282,6 +284,6 @@ class Importer:
         await self._queue_evaluation(order, progress)
 
     async def _queue_evaluation(self, order: WorkOrder, progress: JobProgress) -> None:
+        # The event first: the evaluation worker's first event must come after it.
+        await progress.hand_over(JobStage.WRITING_CELLS, "cells stored; queued for evaluation")
         await publish_work(self.js, "evaluate", order)
-        await progress.advance(JobStage.WRITING_CELLS, "cells stored; queued for evaluation",
-                               fraction=1.0)

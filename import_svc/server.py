@@ -25,7 +25,7 @@ from calcwire.wire import (
     timestamp,
     value_to_proto,
 )
-from calcwire.workbook.model import DefinedName, ExternalLink
+from calcwire.workbook.model import DefinedName, ExternalLink, Table
 from calcwire.workbooks.v1 import workbooks_pb2, workbooks_pb2_grpc
 from import_svc.catalog import Catalog, CellPage, CellQuery
 from import_svc.domain import CellCounts, ModelDetails, ModelRecord, ModelState, StoredCell
@@ -81,12 +81,25 @@ def _external_link(link: ExternalLink) -> workbooks_pb2.ExternalLink:
         target=link.target,
         sheet_names=link.sheet_names,
         defined_names=[_defined_name(n) for n in link.names],
+        refresh_error_sheets=link.refresh_errors,
     )
     for sheet, cells in link.cells.items():
         for address, value in cells.items():
             cell = msg.cells.add(sheet=sheet, address=address)
             value_to_proto(value, cell.value)
     return msg
+
+
+def _table(table: Table) -> workbooks_pb2.Table:
+    return workbooks_pb2.Table(
+        name=table.name,
+        display_name=table.display_name,
+        sheet=table.sheet,
+        range=table.ref,
+        header_row_count=table.header_row_count,
+        totals_row_count=table.totals_row_count,
+        columns=table.columns,
+    )
 
 
 def model_to_proto(model: ModelRecord) -> workbooks_pb2.Model:
@@ -104,6 +117,7 @@ def model_to_proto(model: ModelRecord) -> workbooks_pb2.Model:
         validate=model.validate,
         create_time=timestamp(model.create_time),
         update_time=timestamp(model.update_time),
+        application=model.application,
     )
     if model.state != ModelState.IMPORTING:  # known once the file has been read
         msg.calculation.CopyFrom(calc_settings_to_proto(model.calc, date1904=model.date1904))
@@ -125,6 +139,7 @@ def details_to_proto(details: ModelDetails) -> workbooks_pb2.Model:
         )
     msg.defined_names.extend(_defined_name(n) for n in details.names)
     msg.external_links.extend(_external_link(link) for link in details.external_links)
+    msg.tables.extend(_table(t) for t in details.tables)
     return msg
 
 

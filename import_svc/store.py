@@ -8,7 +8,7 @@ Writes that must not be seen half done are one transaction each:
 - :meth:`WorkbookStore.record_upload`: under a per-file advisory lock, the
   request-id check, the file's storage (a callback) and the model and job rows;
 - :meth:`WorkbookStore.replace_contents`: an import attempt's sheets, names,
-  links and cells (COPY), replacing an earlier attempt's, and the model READY;
+  links, Excel Tables and cells (COPY), replacing an earlier attempt's, and the model READY;
 - :meth:`WorkbookStore.delete_model`: a model's rows, and its file when no
   model of any tenant refers to it any more (a callback, under the same lock).
 """
@@ -30,7 +30,7 @@ from asyncpg.pool import PoolConnectionProxy
 from calcwire.filtering import Condition
 from calcwire.job_events import JobError, JobEvent, JobKind, JobStage, JobState
 from calcwire.values import CellValue, XlError
-from calcwire.workbook.model import CalcSettings, DefinedName, ExternalLink, SheetState
+from calcwire.workbook.model import CalcSettings, DefinedName, ExternalLink, SheetState, Table
 from import_svc.domain import (
     CellCounts,
     CellFilter,
@@ -116,7 +116,7 @@ _MODEL_COLUMNS: Final = """
     m.validate, m.tolerance_absolute, m.tolerance_relative, m.import_job_id,
     m.create_time, m.update_time, m.calc_mode, m.calc_iterate, m.calc_iterate_count,
     m.calc_iterate_delta, m.calc_full_on_load, m.date1904, m.cells_total, m.cells_formulas,
-    m.cells_numbers, m.cells_strings, m.cells_booleans, m.cells_errors"""
+    m.cells_numbers, m.cells_strings, m.cells_booleans, m.cells_errors, m.application"""
 
 _JOB_FIELDS: Final = (
     "job_id", "tenant_id", "model_id", "kind", "state", "stage", "percent", "message",
@@ -171,6 +171,7 @@ _DELETE_CONTENTS: Final = (
     "DELETE FROM workbooks.defined_names WHERE tenant_id = $1 AND model_id = $2",
     "DELETE FROM workbooks.external_links WHERE tenant_id = $1 AND model_id = $2",
     "DELETE FROM workbooks.external_cells WHERE tenant_id = $1 AND model_id = $2",
+    "DELETE FROM workbooks.excel_tables WHERE tenant_id = $1 AND model_id = $2",
 )
 
 
@@ -297,6 +298,16 @@ class WorkbookStore:
                 ],
             )
             await self._insert_links(conn, tenant, model_uuid, contents.external_links)
+            await conn.executemany(
+                """INSERT INTO workbooks.excel_tables (tenant_id, model_id, position, name,
+                       display_name, sheet, ref, columns, header_row_count, totals_row_count)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)""",
+                [
+                    (tenant, model_uuid, i, t.name, t.display_name, t.sheet, t.ref,
+                     list(t.columns), t.header_row_count, t.totals_row_count)
+                    for i, t in enumerate(contents.tables)
+                ],
+            )
             await conn.copy_records_to_table(
                 "cells",
                 schema_name="workbooks",
@@ -310,7 +321,7 @@ class WorkbookStore:
                        calc_iterate_count = $5, calc_iterate_delta = $6, calc_full_on_load = $7,
                        date1904 = $8, cells_total = $9, cells_formulas = $10,
                        cells_numbers = $11, cells_strings = $12, cells_booleans = $13,
-                       cells_errors = $14, update_time = now()
+                       cells_errors = $14, application = $15, update_time = now()
                    WHERE tenant_id = $1 AND model_id = $2""",
                 tenant,
                 model_uuid,
@@ -326,6 +337,7 @@ class WorkbookStore:
                 counts.strings,
                 counts.booleans,
                 counts.errors,
+                contents.application,
             )
             if before_commit is not None:
                 await before_commit()
@@ -336,8 +348,9 @@ class WorkbookStore:
     ) -> None:
         await conn.executemany(
             """INSERT INTO workbooks.external_links (tenant_id, model_id, link_index, target,
-                                                     sheet_names, defined_names)
-               VALUES ($1, $2, $3, $4, $5, $6::jsonb)""",
+                                                     sheet_names, defined_names,
+                                                     refresh_error_sheets)
+               VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7)""",
             [
                 (
                     tenant,
@@ -352,6 +365,7 @@ class WorkbookStore:
                             for n in link.names
                         ]
                     ),
+                    list(link.refresh_errors),
                 )
                 for link in links
             ],
@@ -414,7 +428,7 @@ class WorkbookStore:
                 model_uuid,
             )
             links = await conn.fetch(
-                """SELECT link_index, target, sheet_names, defined_names
+                """SELECT link_index, target, sheet_names, defined_names, refresh_error_sheets
                    FROM workbooks.external_links WHERE tenant_id = $1 AND model_id = $2
                    ORDER BY link_index""",
                 tenant,
@@ -428,6 +442,14 @@ class WorkbookStore:
                 tenant,
                 model_uuid,
             )
+            tables = await conn.fetch(
+                """SELECT name, display_name, sheet, ref, columns, header_row_count,
+                          totals_row_count
+                   FROM workbooks.excel_tables WHERE tenant_id = $1 AND model_id = $2
+                   ORDER BY position""",
+                tenant,
+                model_uuid,
+            )
         return ModelDetails(
             model=_model(row),
             sheets=[_sheet(s) for s in sheets],
@@ -435,6 +457,11 @@ class WorkbookStore:
                 DefinedName(n["name"], n["refers_to"], n["scope"], n["hidden"]) for n in names
             ],
             external_links=_links(links, link_cells),
+            tables=[
+                Table(t["name"], t["display_name"], t["sheet"], t["ref"], tuple(t["columns"]),
+                      t["header_row_count"], t["totals_row_count"])
+                for t in tables
+            ],
         )
 
     async def sheets(self, tenant: str, model_id: str) -> list[SheetRecord]:
@@ -775,6 +802,7 @@ def _model(row: asyncpg.Record) -> ModelRecord:
             errors=row["cells_errors"],
         ),
         latest_job=_job(row, prefix="j_") if row["j_job_id"] is not None else None,
+        application=row["application"],
     )
 
 
@@ -835,6 +863,7 @@ def _links(links: Sequence[asyncpg.Record], cells: Sequence[asyncpg.Record]) -> 
                 DefinedName(n["name"], n["refers_to"], n.get("scope"), bool(n.get("hidden")))
                 for n in json.loads(r["defined_names"])
             ],
+            refresh_errors=list(r["refresh_error_sheets"]),
         )
         for r in links
     }

@@ -171,6 +171,25 @@ class TestJobProgress:
         percents = [e.percent for e in replay if e.stage == JobStage.PARSING]
         assert percents == sorted(percents) and percents[-1] > 30
 
+    async def test_the_percentage_never_goes_back_within_a_stage(
+        self, events: JobEventLog
+    ) -> None:
+        job = a_job()
+        await events.publish(job)
+        async with JobProgress(events, job) as progress:
+            await progress.begin(JobStage.COMPUTING, "computing")
+            for fraction in (0.5, 0.2, 0.0, 0.7):  # a second phase that counts from zero
+                progress.report(fraction=fraction, message=f"at {fraction}")
+                await asyncio.sleep(0.15)
+            await progress.advance(JobStage.WRITING_RESULTS, "writing")
+            await progress.finish(JobState.SUCCEEDED, "done")
+        replay = await history(events, job.job_id)
+        percents = [e.percent for e in replay]
+        assert percents == sorted(percents), percents
+        computing = [e.percent for e in replay if e.stage == JobStage.COMPUTING]
+        assert computing[-1] == stage_percent(JobStage.COMPUTING, 0.7)
+        assert stage_percent(JobStage.COMPUTING, 0.5) in computing
+
     async def test_cancellation_is_seen_at_a_progress_report(self, events: JobEventLog) -> None:
         job = a_job()
         await events.publish(job)
