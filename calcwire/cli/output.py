@@ -127,6 +127,9 @@ def job_line(job: jobs_pb2.Job) -> str:
         text += f" [{job.error.reason}] {job.error.message}"
     elif job.message:
         text += f" ({job.message})"
+    if job.cancel_requested and job.state in (jobs_pb2.JOB_STATE_QUEUED,
+                                              jobs_pb2.JOB_STATE_RUNNING):
+        text += "; cancel requested, it stops at its next step"
     return text
 
 
@@ -218,7 +221,8 @@ class StageProgress(_Progress):
             self._draw(self._text(job), force=True)
             return
         if self.tty:
-            self._draw(self._text(job))
+            # Events come at most a few times a second: each one is drawn.
+            self._draw(self._text(job), force=True)
 
     @staticmethod
     def _text(job: jobs_pb2.Job) -> str:
