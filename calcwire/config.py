@@ -70,6 +70,7 @@ VARIABLES: Final[Mapping[str, str]] = {
     "CALCWIRE_RATE_LIMIT_PER_SECOND": "50",
     "CALCWIRE_RATE_LIMIT_BURST": "100",
     "CALCWIRE_MAX_CONCURRENT_UPLOADS": "4",
+    "CALCWIRE_EVAL_CACHE_MB": "1024",
 }
 
 #: The shortest internal secret accepted: it must not be guessable.
@@ -126,6 +127,8 @@ class Settings:
     rate_limit_per_second: float = 50.0
     rate_limit_burst: int = 100
     max_concurrent_uploads: int = 4
+    eval_cache_mb: int = 1024
+    """eval_svc: memory budget of the compiled models Calculate keeps (0: keep none)."""
 
     @property
     def production(self) -> bool:
@@ -200,6 +203,7 @@ def load_settings(service: str, environ: Mapping[str, str] | None = None) -> Set
         ),
         rate_limit_burst=read("CALCWIRE_RATE_LIMIT_BURST", _integer(minimum=1), 100),
         max_concurrent_uploads=read("CALCWIRE_MAX_CONCURRENT_UPLOADS", _integer(minimum=1), 4),
+        eval_cache_mb=read("CALCWIRE_EVAL_CACHE_MB", _integer(minimum=0), 1024),
     )
     if not problems and settings.db_pool_min > settings.db_pool_max:
         problems.append(

@@ -1168,6 +1168,12 @@ class CompiledModel:
         return sum(1 for i in affected if i < self._n_real)
 
     @_exclusive
+    def check_input(self, target: str) -> None:
+        """Raise :class:`ReferenceNotFound` unless ``target`` (an A1 reference or a defined
+        name) is one cell of this workbook that :meth:`set_values` can change; changes nothing."""
+        self._target_cell(target)
+
+    @_exclusive
     def reset(self) -> None:
         """Back to the values of the last full calculate()."""
         if self._baseline is None:
