@@ -1,7 +1,8 @@
 """``python -m import_svc``: WorkbookService and JobService, the import worker, the job history.
 
 - servicers (not with CALCWIRE_ROLE=worker): ``calcwire.workbooks.v1.WorkbookService``
-  and ``calcwire.jobs.v1.JobService``, covered by health and reflection;
+  and ``calcwire.jobs.v1.JobService``, covered by health and reflection; cells
+  carry validation results asked of validation_svc (CALCWIRE_VALIDATION_TARGET);
 - worker (not with CALCWIRE_ROLE=server): the ``import-worker`` consumer and
   the MAX_DELIVERIES advisory listener of the import stage;
 - background, whatever the role: the ``job-history`` projection and the
@@ -13,6 +14,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from calcwire.internal_client import internal_channel
 from calcwire.job_events import JobError, JobEventLog
 from calcwire.jobs.v1 import jobs_pb2_grpc
 from calcwire.messaging import consume
@@ -26,6 +28,7 @@ from import_svc.domain import ModelState
 from import_svc.files import WorkbookFiles
 from import_svc.importer import Importer
 from import_svc.jobs import Jobs
+from import_svc.results import ValidationResults
 from import_svc.server import JobServicer, WorkbookServicer
 from import_svc.store import WorkbookStore
 from import_svc.upload import Uploads
@@ -51,12 +54,14 @@ async def setup(runtime: Runtime, registry: Registry) -> None:
     jobs = Jobs(store, events)
     await ensure_history_consumer(js, ack_wait=settings.ack_wait_seconds)
 
+    validation = internal_channel(settings, settings.validation_target)
+    registry.add_cleanup(validation.close)
     backends = Backends(store=store, files=files, events=events, js=js, limits=limits)
     uploads = Uploads(backends)
     registry.add_servicer(
         "calcwire.workbooks.v1.WorkbookService",
         workbooks_pb2_grpc.add_WorkbookServiceServicer_to_server,
-        WorkbookServicer(uploads, Catalog(store, files, events)),
+        WorkbookServicer(uploads, Catalog(store, files, events, ValidationResults(validation))),
     )
     registry.add_servicer(
         "calcwire.jobs.v1.JobService",

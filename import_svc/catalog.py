@@ -5,6 +5,13 @@ A model of another tenant is NOT_FOUND exactly as one that does not exist.
 Cells are served only from a READY model (FAILED_PRECONDITION MODEL_NOT_READY
 otherwise): an import writes them in one transaction, so a model shows all of
 its cells or none.
+
+Formula cells carry validation's verdict (computed value, status, reason),
+asked of validation_svc for each page or batch (:mod:`import_svc.results`);
+a model without validation results shows none. ListCells' ``validation_status``
+filter pages through validation's own list of the cells with that status (with
+the sheet and range filters applied there), then reads those cells here; its
+page token wraps validation's.
 """
 
 from __future__ import annotations
@@ -14,12 +21,14 @@ from dataclasses import dataclass
 
 from calcwire.errors import FailedPrecondition, InvalidArgument, NotFound
 from calcwire.filtering import Field, parse_filter
-from calcwire.formula import parse_range
+from calcwire.formula import column_letters, parse_range
 from calcwire.job_events import JobEventLog
 from calcwire.logs import get_logger
 from calcwire.paging import (
+    Position,
     decode_page_token,
     decode_time_position,
+    encode_page_token,
     filter_fingerprint,
     next_page,
     page_size,
@@ -33,9 +42,10 @@ from import_svc.domain import (
     StoredCell,
 )
 from import_svc.files import WorkbookFiles
+from import_svc.results import CellVerdict, ValidationResults
 from import_svc.store import WorkbookStore
 
-__all__ = ["MODEL_FILTER_FIELDS", "Catalog", "CellQuery", "parse_cell_range"]
+__all__ = ["MODEL_FILTER_FIELDS", "Catalog", "CellPage", "CellQuery", "parse_cell_range"]
 
 log = get_logger(__name__)
 
@@ -83,13 +93,31 @@ def parse_cell_range(text: str) -> tuple[str | None, tuple[int, int, int, int]]:
     return sheet, bounds
 
 
+Verdicts = dict[tuple[str, int, int], CellVerdict]
+
+
+@dataclass(frozen=True, slots=True)
+class CellPage:
+    """Cells with validation's verdicts on those that have one (by sheet, row, column)."""
+
+    cells: list[StoredCell]
+    verdicts: Verdicts
+
+
+def _a1(bounds: tuple[int, int, int, int]) -> str:
+    first_row, first_col, last_row, last_col = bounds
+    return f"{column_letters(first_col)}{first_row}:{column_letters(last_col)}{last_row}"
+
+
 class Catalog:
     """Models and cells of every tenant, each call for one tenant."""
 
-    def __init__(self, store: WorkbookStore, files: WorkbookFiles, events: JobEventLog) -> None:
+    def __init__(self, store: WorkbookStore, files: WorkbookFiles, events: JobEventLog,
+                 results: ValidationResults) -> None:
         self.store = store
         self.files = files
         self.events = events
+        self.results = results
 
     # ------------------------------------------------------------------ models
 
@@ -169,22 +197,23 @@ class Catalog:
             formulas_only=query.formulas_only,
         )
 
+    async def _verdicts(self, tenant: str, model_id: str, cells: list[StoredCell]) -> Verdicts:
+        return await self.results.of_cells(
+            tenant, model_id, [(c.sheet, c.row, c.col) for c in cells if c.formula is not None])
+
     async def list_cells(
         self, tenant: str, model_id: str, query: CellQuery, size: int, token: str
-    ) -> tuple[list[StoredCell], str]:
-        if query.validation_status:
-            # ValidationService (issue 5) owns validation results; until it serves them
-            # this filter has nothing to filter on.
-            raise FailedPrecondition(
-                "the model has no validation results yet, so cells cannot be filtered by "
-                "validation status",
-                reason="NOT_VALIDATED",
-            )
+    ) -> tuple[CellPage, str]:
         sheets = await self._ready(tenant, model_id)
         where = self._cell_filter(sheets, query)
         fingerprint = filter_fingerprint("cells", model_id, query.sheet, query.range,
                                          query.formulas_only, query.validation_status)
         position = decode_page_token(token, fingerprint)
+        limit = page_size(size, default=CELLS_PAGE[0], maximum=CELLS_PAGE[1])
+        if query.validation_status:
+            return await self._cells_with_status(tenant, model_id, sheets, where,
+                                                 query.validation_status,
+                                                 position, limit, fingerprint)
         after = None
         if position is not None:
             try:
@@ -192,15 +221,42 @@ class Catalog:
             except (ValueError, TypeError, IndexError):
                 raise InvalidArgument("the page token is damaged",
                                       reason="INVALID_PAGE_TOKEN") from None
-        limit = page_size(size, default=CELLS_PAGE[0], maximum=CELLS_PAGE[1])
         cells = await self.store.list_cells(tenant, model_id, sheets, where, after, limit + 1)
-        return next_page(cells, limit, lambda c: [c.sheet_index, c.row, c.col], fingerprint)
+        page, next_token = next_page(cells, limit, lambda c: [c.sheet_index, c.row, c.col],
+                                     fingerprint)
+        return CellPage(page, await self._verdicts(tenant, model_id, page)), next_token
+
+    async def _cells_with_status(
+        self, tenant: str, model_id: str, sheets: list[SheetRecord], where: CellFilter,
+        status: int, position: Position | None, limit: int, fingerprint: str,
+    ) -> tuple[CellPage, str]:
+        """A page of the cells validation gave ``status``: validation lists them (sheet and
+        range applied there), this store has their contents."""
+        validation_token = ""
+        if position is not None:
+            if len(position) != 1 or not isinstance(position[0], str):
+                raise InvalidArgument("the page token is damaged", reason="INVALID_PAGE_TOKEN")
+            validation_token = position[0]
+        names = {s.index: s.name for s in sheets}
+        sheet = names[where.sheet_index] if where.sheet_index is not None else ""
+        bounds = (where.first_row, where.first_col, where.last_row, where.last_col)
+        whole = bounds == (1, 1, 1_048_576, 16_384)
+        verdicts, next_validation = await self.results.with_status(
+            tenant, model_id, status, sheet, "" if whole else _a1(bounds), limit,
+            validation_token)
+        index = {s.name: s.index for s in sheets}
+        keys = [(index[v.sheet], v.row, v.col) for v in verdicts if v.sheet in index]
+        cells = await self.store.cells_at(tenant, model_id, sheets, keys)
+        by_key = {(v.sheet, v.row, v.col): v for v in verdicts}
+        next_token = encode_page_token([next_validation], fingerprint) if next_validation else ""
+        return CellPage(cells, by_key), next_token
 
     async def stream_cells(
-        self, tenant: str, model_id: str, sheet: str, batch: int
-    ) -> AsyncIterator[list[StoredCell]]:
+        self, tenant: str, model_id: str, sheet: str, batch: int, *, with_results: bool = True
+    ) -> AsyncIterator[CellPage]:
         sheets = await self._ready(tenant, model_id)
         where = self._cell_filter(sheets, CellQuery(sheet=sheet))
         size = page_size(batch, default=STREAM_BATCH[0], maximum=STREAM_BATCH[1])
         async for cells in self.store.stream_cells(tenant, model_id, sheets, where, size):
-            yield cells
+            verdicts = await self._verdicts(tenant, model_id, cells) if with_results else {}
+            yield CellPage(cells, verdicts)

@@ -27,9 +27,10 @@ from calcwire.wire import (
 )
 from calcwire.workbook.model import DefinedName, ExternalLink
 from calcwire.workbooks.v1 import workbooks_pb2, workbooks_pb2_grpc
-from import_svc.catalog import Catalog, CellQuery
+from import_svc.catalog import Catalog, CellPage, CellQuery
 from import_svc.domain import CellCounts, ModelDetails, ModelRecord, ModelState, StoredCell
 from import_svc.jobs import Jobs
+from import_svc.results import CellVerdict
 from import_svc.upload import UploadRequest, Uploads, receive_file
 
 __all__ = [
@@ -127,7 +128,7 @@ def details_to_proto(details: ModelDetails) -> workbooks_pb2.Model:
     return msg
 
 
-def cell_to_proto(cell: StoredCell) -> workbooks_pb2.Cell:
+def cell_to_proto(cell: StoredCell, verdict: CellVerdict | None = None) -> workbooks_pb2.Cell:
     msg = workbooks_pb2.Cell(
         sheet=cell.sheet,
         address=f"{column_letters(cell.col)}{cell.row}",
@@ -139,7 +140,16 @@ def cell_to_proto(cell: StoredCell) -> workbooks_pb2.Cell:
         number_format=cell.number_format,
     )
     value_to_proto(cell.value, msg.value)
+    if verdict is not None:
+        value_to_proto(verdict.computed, msg.computed_value)
+        msg.validation_status = verdict.status  # type: ignore[assignment]
+        msg.reason = verdict.reason
     return msg
+
+
+def _cells(page: CellPage) -> list[workbooks_pb2.Cell]:
+    verdicts = page.verdicts
+    return [cell_to_proto(c, verdicts.get((c.sheet, c.row, c.col))) for c in page.cells]
 
 
 # --------------------------------------------------------------------------- servicers
@@ -216,16 +226,14 @@ class WorkbookServicer(workbooks_pb2_grpc.WorkbookServiceServicer):
             formulas_only=request.formulas_only,
             validation_status=request.validation_status,
         )
-        cells, token = await self.catalog.list_cells(
+        page, token = await self.catalog.list_cells(
             request_tenant(context),
             parse_model_name(request.parent),
             query,
             request.page_size,
             request.page_token,
         )
-        return workbooks_pb2.ListCellsResponse(
-            cells=[cell_to_proto(c) for c in cells], next_page_token=token
-        )
+        return workbooks_pb2.ListCellsResponse(cells=_cells(page), next_page_token=token)
 
     async def StreamCells(
         self, request: workbooks_pb2.StreamCellsRequest, context: Context
@@ -235,9 +243,10 @@ class WorkbookServicer(workbooks_pb2_grpc.WorkbookServiceServicer):
             parse_model_name(request.parent),
             request.sheet,
             request.batch_size,
+            with_results=not request.file_contents_only,
         )
-        async for cells in batches:
-            yield workbooks_pb2.StreamCellsResponse(cells=[cell_to_proto(c) for c in cells])
+        async for page in batches:
+            yield workbooks_pb2.StreamCellsResponse(cells=_cells(page))
 
 
 async def _chunks(

@@ -524,6 +524,35 @@ class WorkbookStore:
         names = {s.index: s.name for s in sheets}
         return [_cell(r, names) for r in rows]
 
+    async def cells_at(
+        self,
+        tenant: str,
+        model_id: str,
+        sheets: Sequence[SheetRecord],
+        keys: Sequence[tuple[int, int, int]],
+    ) -> list[StoredCell]:
+        """The cells at ``keys`` (sheet index, row, column) that exist, in (sheet, row, column)
+        order."""
+        if not keys:
+            return []
+        rows = await self.pool.fetch(
+            """SELECT c.sheet_index, c.row_num, c.col_num, c.value_type, c.value_number,
+                      c.value_text, c.value_bool, c.formula, c.formula_kind, c.array_range,
+                      c.number_format
+               FROM unnest($3::int[], $4::int[], $5::int[]) AS k(s, r, c)
+               JOIN workbooks.cells c
+                 ON c.tenant_id = $1 AND c.model_id = $2
+                AND c.sheet_index = k.s AND c.row_num = k.r AND c.col_num = k.c
+               ORDER BY c.sheet_index, c.row_num, c.col_num""",
+            tenant,
+            uuid.UUID(model_id),
+            [k[0] for k in keys],
+            [k[1] for k in keys],
+            [k[2] for k in keys],
+        )
+        names = {s.index: s.name for s in sheets}
+        return [_cell(r, names) for r in rows]
+
     async def stream_cells(
         self,
         tenant: str,

@@ -158,18 +158,20 @@ class ListUncalculatedResponse(_message.Message):
     def __init__(self, results: _Optional[_Iterable[_Union[CellResult, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., total_size: _Optional[int] = ...) -> None: ...
 
 class ListCellResultsRequest(_message.Message):
-    __slots__ = ("parent", "page_size", "page_token", "sheet", "statuses")
+    __slots__ = ("parent", "page_size", "page_token", "sheet", "statuses", "range")
     PARENT_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     SHEET_FIELD_NUMBER: _ClassVar[int]
     STATUSES_FIELD_NUMBER: _ClassVar[int]
+    RANGE_FIELD_NUMBER: _ClassVar[int]
     parent: str
     page_size: int
     page_token: str
     sheet: str
     statuses: _containers.RepeatedScalarFieldContainer[_cell_status_pb2.CellStatus]
-    def __init__(self, parent: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., sheet: _Optional[str] = ..., statuses: _Optional[_Iterable[_Union[_cell_status_pb2.CellStatus, str]]] = ...) -> None: ...
+    range: str
+    def __init__(self, parent: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., sheet: _Optional[str] = ..., statuses: _Optional[_Iterable[_Union[_cell_status_pb2.CellStatus, str]]] = ..., range: _Optional[str] = ...) -> None: ...
 
 class ListCellResultsResponse(_message.Message):
     __slots__ = ("results", "next_page_token")

@@ -304,14 +304,16 @@ class ListCellsResponse(_message.Message):
     def __init__(self, cells: _Optional[_Iterable[_Union[Cell, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class StreamCellsRequest(_message.Message):
-    __slots__ = ("parent", "sheet", "batch_size")
+    __slots__ = ("parent", "sheet", "batch_size", "file_contents_only")
     PARENT_FIELD_NUMBER: _ClassVar[int]
     SHEET_FIELD_NUMBER: _ClassVar[int]
     BATCH_SIZE_FIELD_NUMBER: _ClassVar[int]
+    FILE_CONTENTS_ONLY_FIELD_NUMBER: _ClassVar[int]
     parent: str
     sheet: str
     batch_size: int
-    def __init__(self, parent: _Optional[str] = ..., sheet: _Optional[str] = ..., batch_size: _Optional[int] = ...) -> None: ...
+    file_contents_only: bool
+    def __init__(self, parent: _Optional[str] = ..., sheet: _Optional[str] = ..., batch_size: _Optional[int] = ..., file_contents_only: _Optional[bool] = ...) -> None: ...
 
 class StreamCellsResponse(_message.Message):
     __slots__ = ("cells",)
