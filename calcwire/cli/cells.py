@@ -165,6 +165,6 @@ def _mismatches(args: argparse.Namespace) -> int:
                      f"{r.absolute_difference:.6g}" if r.absolute_difference else "-",
                      r.formula))
     print_table(rows)
-    if total > len(results):
+    if wanted is None and total > len(results):
         print(f"... {total - len(results):,} more (of {total:,}); --limit shows more")
     return 0

@@ -80,6 +80,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                         help="absolute tolerance for numbers (default 1e-6)")
     parser.add_argument("--relative-tolerance", type=float, default=None, metavar="R",
                         help="relative tolerance for numbers (default 1e-9)")
+    parser.add_argument("--all-cells", action="store_true",
+                        help="list every cell that does not match, not only 20 per sheet")
     parser.add_argument("--no-wait", action="store_true",
                         help="print the model and job once uploaded, and return")
     parser.add_argument("--request-id", default=None, metavar="ID",
@@ -127,7 +129,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json({"model": model.name, "job": job_json(job), **report_json(report)})
     else:
-        sys.stdout.write(render_text(report))
+        sys.stdout.write(render_text(report, all_cells=args.all_cells))
     return 1 if report.summary.totals.mismatch else 0
 
 

@@ -27,9 +27,6 @@ pytestmark = pytest.mark.stack
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 NODE = shutil.which("node")
-NEEDS_PIPELINE = pytest.mark.xfail(
-    reason="needs the pipeline (eval_svc/validation_svc)", strict=False
-)
 
 
 @pytest.fixture(scope="module")
@@ -39,15 +36,19 @@ def stale_workbook(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+async def api_key(issue_key: Callable[..., Awaitable[str]]) -> str:
+    return await issue_key("interop-node")
+
+
 @pytest.mark.skipif(NODE is None, reason="Node.js (node) is not installed")
-@NEEDS_PIPELINE
-async def test_node_client_uploads_watches_and_lists_mismatches(
-    gateway_target: str, issue_key: Callable[..., Awaitable[str]], stale_workbook: Path
+def test_node_client_uploads_watches_and_lists_mismatches(
+    gateway_target: str, api_key: str, stale_workbook: Path
 ) -> None:
     assert (ROOT / "node_modules" / "@grpc" / "grpc-js").is_dir(), (
         "the Node packages are missing: run make install (npm ci)"
     )
-    key = await issue_key("interop-node")
+    key = api_key
     done = subprocess.run(
         [NODE or "node", str(HERE / "interop_client.js"), "--target", gateway_target,
          "--api-key", key, "--protos", str(ROOT / "protos"), "--timeout", "30",
