@@ -32,7 +32,7 @@ from calcwire import errors
 from calcwire.cli.client import Connection, connect, connection_options
 from calcwire.cli.output import ByteProgress, StageProgress, job_json, print_json
 from calcwire.cli.report import CheckedCell, CheckReport, render_text, report_json
-from calcwire.cli.watch import follow_job, job_outcome
+from calcwire.cli.watch import follow_job, interrupt_asks_to_cancel, job_outcome
 from calcwire.common.v1 import cell_status_pb2
 from calcwire.validation.v1 import validation_pb2
 from calcwire.values import is_number
@@ -118,10 +118,12 @@ def run(args: argparse.Namespace) -> int:
             else:
                 print(f"model {model.name}\njob {job.name}")
             return 0
-        if not args.json:
-            print(f"model {model.name} · job {job.name}", flush=True)
+        progress = StageProgress(quiet=args.quiet)
         started = time.monotonic()
-        job = follow_job(connection, job.name, StageProgress(quiet=args.quiet))
+        with interrupt_asks_to_cancel(connection, job.name, progress):
+            if not args.json:
+                print(f"model {model.name} · job {job.name}", flush=True)
+            job = follow_job(connection, job.name, progress)
         pipeline_seconds = time.monotonic() - started
         job_outcome(job, path.name)
         report = fetch_report(connection, model.name, str(path))

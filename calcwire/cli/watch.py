@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Final
 
 import grpc
@@ -24,8 +26,15 @@ from calcwire.cli.client import Connection, ServiceFailure, domain_error
 from calcwire.cli.output import StageProgress, job_line
 from calcwire.jobs.v1 import jobs_pb2
 
-__all__ = ["FINAL_STATES", "INPUT_FAILURES", "RECONNECT_SECONDS", "Interrupted", "follow_job",
-           "job_outcome"]
+__all__ = [
+    "FINAL_STATES",
+    "INPUT_FAILURES",
+    "RECONNECT_SECONDS",
+    "Interrupted",
+    "follow_job",
+    "interrupt_asks_to_cancel",
+    "job_outcome",
+]
 
 FINAL_STATES: Final = frozenset(
     {jobs_pb2.JOB_STATE_SUCCEEDED, jobs_pb2.JOB_STATE_FAILED, jobs_pb2.JOB_STATE_CANCELLED}
@@ -42,8 +51,27 @@ class Interrupted(KeyboardInterrupt):
     (a KeyboardInterrupt: the command line ends with exit status 130)."""
 
 
+@contextmanager
+def interrupt_asks_to_cancel(connection: Connection, name: str,
+                             progress: StageProgress) -> Iterator[None]:
+    """Ctrl-C inside asks whether to cancel the job ``name``, then raises :class:`Interrupted`."""
+    try:
+        yield
+    except Interrupted:
+        raise  # asked already, by an inner block
+    except KeyboardInterrupt:
+        progress.close()
+        _ask_to_cancel(connection, name)
+        raise Interrupted(name) from None
+
+
 def follow_job(connection: Connection, name: str, progress: StageProgress) -> jobs_pb2.Job:
     """The job ``name`` once it has ended, showing its progress on the way."""
+    with interrupt_asks_to_cancel(connection, name, progress):
+        return _follow(connection, name, progress)
+
+
+def _follow(connection: Connection, name: str, progress: StageProgress) -> jobs_pb2.Job:
     last_sequence = 0
     job: jobs_pb2.Job | None = None
     broken_since: float | None = None
@@ -67,9 +95,7 @@ def follow_job(connection: Connection, name: str, progress: StageProgress) -> jo
                     return job
         except KeyboardInterrupt:
             call.cancel()
-            progress.close()
-            _ask_to_cancel(connection, name)
-            raise Interrupted(name) from None
+            raise
         except grpc.RpcError as error:
             if not isinstance(error, grpc.Call) or error.code() != grpc.StatusCode.UNAVAILABLE:
                 raise domain_error(error, connection.target) from None
