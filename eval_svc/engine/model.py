@@ -58,7 +58,8 @@ __all__ = ["CompiledModel", "Progress", "compile_workbook"]
 Progress = Callable[[str, int, int], None]
 
 _NORMAL, _ARRAY, _TABLE, _BROKEN, _RANGE = 0, 1, 2, 3, 4
-_PROGRESS_EVERY = 256  # nodes between looks at the clock (reports are at most every 50 ms)
+_PROGRESS_EVERY = 16  # nodes between looks at the clock (reports are at most every 50 ms);
+# few, so that a cancel (the progress callback raising) stops even slow formulas promptly
 # A range holding this many formula cells becomes one graph node of its own, so
 # that its many readers do not each carry every cell as a precedent.
 _RANGE_NODE_MIN = 16
