@@ -117,8 +117,5 @@ status: ## Health of each service of the stack `make up` started
 	@$(PY) -m calcwire.devstack status --run-dir $(RUN_DIR)
 
 .PHONY: run
-run: up sample ## The main job (for now: the stack up, and a generated stale model checked in-process)
-	@echo
-	@echo "The stack is up and every service is SERVING; the sample above was checked in-process"
-	@echo "by calcwire check. Uploading it through the gateway (import, evaluation, validation)"
-	@echo "comes with the pipeline issues. The stack keeps running; stop it with: make down"
+run: up ## The main job through the gateway: the stack, a key, a stale sample model, calcwire import with live progress and its summary, a what-if with calcwire calc
+	$(PY) tools/main_job.py --run-dir $(RUN_DIR)

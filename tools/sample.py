@@ -13,8 +13,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from calcwire.workbook.generate import generate_model
-from calcwire.workbook.model import CalcSettings
+from calcwire.workbook.generate import generate_model, make_stale
 from calcwire.workbook.writer import write_workbook
 
 
@@ -26,11 +25,7 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     workbook = generate_model(args.formula_cells)
     write_workbook(workbook, args.out / "sample.xlsx", shared_formulas=True)
-    inputs = workbook.sheets[0]
-    tax = next(c for c in inputs.cells if (c.row, c.col) == (5, 2))
-    tax.value = 0.30
-    workbook.calc = CalcSettings(mode="manual")
-    write_workbook(workbook, args.out / "sample-stale.xlsx", shared_formulas=True)
+    write_workbook(make_stale(workbook), args.out / "sample-stale.xlsx", shared_formulas=True)
     print(f"wrote {args.out / 'sample.xlsx'} and {args.out / 'sample-stale.xlsx'}")
 
 

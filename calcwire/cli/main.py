@@ -16,14 +16,33 @@ __all__ = ["EXIT_ERROR", "EXIT_INTERNAL", "build_parser", "main"]
 #: The module that adds each command (or group of them) with ``register(subparsers)``.
 #: Only the module of the command being run is imported (``calcwire check`` need not
 #: load the database driver the admin commands use); help and errors load them all.
-COMMANDS: Final = {"check": "calcwire.cli.check", "admin": "calcwire.cli.admin"}
+COMMANDS: Final = {
+    "check": "calcwire.cli.check",
+    "import": "calcwire.cli.importing",
+    "models": "calcwire.cli.models",
+    "cells": "calcwire.cli.cells",
+    "jobs": "calcwire.cli.jobs",
+    "calc": "calcwire.cli.calc",
+    "admin": "calcwire.cli.admin",
+}
 COMMAND_MODULES: Final = tuple(dict.fromkeys(COMMANDS.values()))
 
-#: Exit status for input calcwire cannot use (unreadable file, bad option value).
+#: Exit status for input calcwire cannot use (unreadable file, bad option value, unknown
+#: model, refused API key): the caller must change something.
 EXIT_ERROR: Final = 2
 #: Exit status for a failure of calcwire itself (a bug), or of a service or database it
-#: needs (unreachable, failing): reported in one line, no traceback.
+#: needs (unreachable, failing): reported in one line, no traceback; retrying may help.
 EXIT_INTERNAL: Final = 3
+
+_EPILOG: Final = """\
+The commands import, models, cells, jobs and calc call the gateway: --target (or
+CALCWIRE_TARGET, default localhost:50051), --api-key (or CALCWIRE_API_KEY), --tls or
+--ca-cert FILE (or CALCWIRE_CA_CERT) for a gateway with TLS; --json prints one JSON
+document. Exit status: 0 success; 1 a validation found mismatching cells; 2 a usage
+or input error (bad option, unreadable file, unknown model or job, refused API key,
+a workbook that cannot be parsed); 3 the services failed or cannot be reached
+(UNAVAILABLE, DEADLINE_EXCEEDED, INTERNAL...); 130 interrupted. Errors are one line
+on stderr ending with their reason, e.g. [NOT_FOUND]."""
 
 
 class _CommandModule(Protocol):
@@ -37,6 +56,8 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         prog="calcwire",
         description="Recompute the formulas of Excel workbooks and report where the values "
                     "Excel saved are wrong.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     words = [a for a in (sys.argv[1:] if argv is None else argv) if not a.startswith("-")]

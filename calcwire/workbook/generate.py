@@ -27,7 +27,7 @@ from calcwire.formula import column_letters
 from calcwire.values import CellValue
 from calcwire.workbook.model import CalcSettings, Cell, DefinedName, Sheet, Workbook
 
-__all__ = ["ModelShape", "generate_model", "model_shape"]
+__all__ = ["ModelShape", "generate_model", "make_stale", "model_shape"]
 
 _MONEY: Final = "#,##0"
 _PERCENT: Final = "0.0%"
@@ -76,6 +76,17 @@ def generate_model(formula_cells: int = 10_000, *, seed: int = 7,
 
 
 # --------------------------------------------------------------------------- building
+
+
+def make_stale(workbook: Workbook, tax_rate: float = 0.30) -> Workbook:
+    """``workbook`` (from :func:`generate_model`) after someone changed the tax rate
+    (Inputs!B5, 25% by default) and saved in manual calculation mode without
+    recalculating: every cell that depends on the tax rate keeps a stale value."""
+    inputs = workbook.sheets[0]
+    tax = next(c for c in inputs.cells if (c.row, c.col) == (5, 2))
+    tax.value = tax_rate
+    workbook.calc = CalcSettings(mode="manual")
+    return workbook
 
 
 def _col(month: int) -> str:
