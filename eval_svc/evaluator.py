@@ -185,9 +185,10 @@ class Evaluator:
     async def _go_on(self, order: WorkOrder, progress: JobProgress) -> None:
         """Queue validation, or end the job when the order does not validate."""
         if order.options.get("validate", True):
-            await publish_work(self.js, "validate", order)
+            # This stage's last event first: the validation worker publishes the next ones.
             await progress.advance(JobStage.WRITING_RESULTS,
                                    "computed values stored; queued for validation", fraction=1.0)
+            await publish_work(self.js, "validate", order)
         else:
             await progress.finish(JobState.SUCCEEDED, "evaluated (validation not requested)")
 

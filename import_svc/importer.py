@@ -282,6 +282,8 @@ class Importer:
         await self._queue_evaluation(order, progress)
 
     async def _queue_evaluation(self, order: WorkOrder, progress: JobProgress) -> None:
-        await publish_work(self.js, "evaluate", order)
+        # This stage's last event first: once queued, the evaluate worker publishes the
+        # job's next events, and this one must not come after them.
         await progress.advance(JobStage.WRITING_CELLS, "cells stored; queued for evaluation",
                                fraction=1.0)
+        await publish_work(self.js, "evaluate", order)
