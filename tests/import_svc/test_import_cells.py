@@ -4,16 +4,20 @@ validates)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import grpc
 import grpc.aio
 import pytest
-from conftest import BigUpload
 from import_helpers import FINAL, Client, refused
 
 from calcwire.common.v1 import cell_status_pb2
 from calcwire.grpc_errors import error_reason
 from calcwire.jobs.v1 import jobs_pb2
 from calcwire.workbooks.v1 import workbooks_pb2
+
+if TYPE_CHECKING:  # conftest is a module name several test directories share
+    from conftest import BigUpload
 
 pytestmark = pytest.mark.stack
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import asyncpg
 import grpc
 import grpc.aio
 import pytest
-from conftest import BigUpload
 from import_helpers import Client, refused, unique_workbook, wait_for
 from nats.js import JetStreamContext
 
@@ -20,6 +20,9 @@ from calcwire.jobs.v1 import jobs_pb2
 from calcwire.workbooks.v1 import workbooks_pb2
 from import_svc.jobs import Jobs
 from import_svc.store import WorkbookStore
+
+if TYPE_CHECKING:  # conftest is a module name several test directories share
+    from conftest import BigUpload
 
 pytestmark = pytest.mark.stack
 

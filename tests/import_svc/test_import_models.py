@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import grpc
 import grpc.aio
 import nats.js.errors
 import pytest
-from conftest import ClientFactory
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
     ProtoReflectionDescriptorDatabase,
 )
@@ -18,6 +19,9 @@ from calcwire.grpc_errors import error_reason
 from calcwire.jobs.v1 import jobs_pb2
 from calcwire.messaging import WORKBOOKS_BUCKET
 from calcwire.workbooks.v1 import workbooks_pb2
+
+if TYPE_CHECKING:  # conftest is a module name several test directories share
+    from conftest import ClientFactory
 
 pytestmark = pytest.mark.stack
 

@@ -9,9 +9,9 @@ import hashlib
 import itertools
 import time
 from collections import Counter
+from typing import TYPE_CHECKING
 
 import pytest
-from conftest import BigUpload
 from import_helpers import Client, cell_key, cell_value, import_over, wait_for
 from nats.js import JetStreamContext
 from test_import_bad_files import SLOW, slow_chunks
@@ -20,6 +20,9 @@ from calcwire.jobs.v1 import jobs_pb2
 from calcwire.messaging import WORKBOOKS_BUCKET
 from calcwire.testing.badfiles import small_workbook
 from calcwire.workbooks.v1 import workbooks_pb2
+
+if TYPE_CHECKING:  # conftest is a module name several test directories share
+    from conftest import BigUpload
 
 pytestmark = pytest.mark.stack
 
