@@ -11,7 +11,7 @@ import asyncpg
 import grpc
 import grpc.aio
 import pytest
-from import_helpers import Client, refused, unique_workbook, wait_for
+from import_helpers import FINAL, Client, refused, unique_workbook, wait_for
 from nats.js import JetStreamContext
 
 from calcwire.grpc_errors import error_reason
@@ -33,8 +33,18 @@ class TestGetAndList:
                                                    metadata=big_client.md)).job
         assert job.name == big_upload.job and job.model == big_upload.model
         assert job.kind == jobs_pb2.JOB_KIND_IMPORT
-        assert job.state == jobs_pb2.JOB_STATE_RUNNING  # waiting for evaluation (issue 5)
         assert job.create_time.ToDatetime() <= job.update_time.ToDatetime()
+        # Import, evaluation and validation take the job to its end.
+        await big_client.watch(big_upload.job, lambda m: m.job.state in FINAL, timeout=180)
+
+        async def ended() -> jobs_pb2.Job | None:
+            done = (await big_client.jobs.GetJob(jobs_pb2.GetJobRequest(name=big_upload.job),
+                                                 metadata=big_client.md)).job
+            return done if done.state in FINAL else None
+
+        done = await wait_for(ended)
+        assert done.state == jobs_pb2.JOB_STATE_SUCCEEDED and done.stage == jobs_pb2.JOB_STAGE_DONE
+        assert done.HasField("end_time")
 
     async def test_list_jobs_with_filters_and_pages(self, client: Client) -> None:
         answers = [await client.upload(unique_workbook()) for _ in range(3)]
