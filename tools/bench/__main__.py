@@ -19,7 +19,11 @@ Suites (add one by writing a function and listing it in SUITES):
 - ``read``: the calcwire reader against openpyxl's ``load_workbook``;
 - ``import``: the import service for real (its own PostgreSQL, NATS and
   ``import_svc``): seconds from the end of the upload to the cells stored, and
-  the import worker's peak memory (see pipeline.py).
+  the import worker's peak memory (see pipeline.py);
+- ``pipeline``: the whole pipeline for real (import, evaluation, validation, a
+  stack of their own): seconds from the first upload byte to validation done,
+  beside the goals (50,000 formulas in 5 s, 500,000 in 90 s), the seconds of each
+  stage from the job's events, and each worker's peak memory (see end_to_end.py).
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from end_to_end import PipelineBench
 from measure import Measurement, run_child, worker
 from pipeline import ImportBench
 
@@ -128,12 +133,60 @@ def suite_import(ctx: Context) -> list[Row]:
     ]
 
 
+_PIPELINE: PipelineBench | None = None
+# Goals of issue 5: seconds from the first upload byte to validation done, by model size.
+PIPELINE_GOALS = {50_000: 5.0, 500_000: 90.0}
+REPLACED_CELLS_PER_S = 400  # the system calcwire replaces
+
+
+def suite_pipeline(ctx: Context) -> list[Row]:
+    global _PIPELINE
+    if _PIPELINE is None:
+        _PIPELINE = PipelineBench(OUT / "pipeline-stack")
+    what = "pipeline: first upload byte -> validated"
+    try:
+        out = _PIPELINE.measure(ctx.path, ctx.args.timeout)
+    except Exception as exc:  # noqa: BLE001 - a figure that could not be taken is reported
+        return [Row(what, note=f"FAILED: {type(exc).__name__}: {exc}")]
+    goal = PIPELINE_GOALS.get(ctx.size)
+    rate = out["formulas"] / out["total_s"]
+    verdict = (f"goal <= {goal:g} s: {'met' if out['total_s'] <= goal else 'MISSED'}; "
+               if goal else "")
+    stages = out["stages"]
+    rss = out["rss_mb"]
+    rows = [
+        Row(what, Measurement("ok", out["total_s"], max(rss.values())), out["total_s"],
+            out["formulas"],
+            f"{verdict}{rate / REPLACED_CELLS_PER_S:,.0f}x the replaced system's "
+            f"{REPLACED_CELLS_PER_S} cells/s; {out['match']:,} match; RSS is the largest "
+            "worker's peak"),
+        Row("  UploadWorkbook call (1 MiB chunks)", None, out["upload_s"]),
+    ]
+    for part, service in (("import", "import_svc"), ("evaluation", "eval_svc"),
+                          ("validation", "validation_svc")):
+        if part in stages:
+            detail = ", ".join(f"{s} {stages[s]:.2f} s" for s in _PART_STAGES[part]
+                               if s in stages)
+            rows.append(Row(f"  {part} worker (events)", Measurement("ok", stages[part],
+                                                                       rss[service]),
+                            stages[part], None, detail))
+    return rows
+
+
+_PART_STAGES = {
+    "import": ("parsing", "writing_cells"),
+    "evaluation": ("building_graph", "computing", "writing_results"),
+    "validation": ("validating",),
+}
+
+
 SUITES: dict[str, Callable[[Context], list[Row]]] = {
     "check": suite_check,
     "engine": suite_engine,
     "formulas": suite_formulas,
     "read": suite_read,
     "import": suite_import,
+    "pipeline": suite_pipeline,
 }
 
 
@@ -185,6 +238,8 @@ def main() -> None:
         sys.stdout.flush()
     if _IMPORT is not None:
         _IMPORT.stop()
+    if _PIPELINE is not None:
+        _PIPELINE.stop()
 
 
 def _speedup(rows: list[Row]) -> None:
