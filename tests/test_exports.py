@@ -9,6 +9,15 @@ import pytest
 
 MODULES = [
     "calcwire.cli.admin",
+    "calcwire.cli.calc",
+    "calcwire.cli.cells",
+    "calcwire.cli.client",
+    "calcwire.cli.importing",
+    "calcwire.cli.jobs",
+    "calcwire.cli.models",
+    "calcwire.cli.output",
+    "calcwire.cli.report",
+    "calcwire.cli.watch",
     "calcwire.config",
     "calcwire.db",
     "calcwire.devstack",

@@ -21,7 +21,7 @@ from calcwire.evaluation.v1 import evaluation_pb2
 from calcwire.values import ERROR_CODES, CellValue, XlError
 from calcwire.wire import value_from_proto, value_to_proto
 
-__all__ = ["parse_override", "parse_value", "register"]
+__all__ = ["parse_override", "parse_value", "register", "run"]
 
 _NUMBER: Final = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?(%?)")
 _ERRORS: Final = {code.upper(): code for code in ERROR_CODES}

@@ -21,7 +21,7 @@ from calcwire.formula import column_letters, parse_range
 from calcwire.validation.v1 import validation_pb2
 from calcwire.workbooks.v1 import workbooks_pb2
 
-__all__ = ["register"]
+__all__ = ["register", "run"]
 
 _PAGE_SIZE = 10_000
 

@@ -47,7 +47,7 @@ from validation_svc.compare import (
     Verdict,
 )
 
-__all__ = ["register", "service_report", "upload_workbook"]
+__all__ = ["fetch_report", "register", "run", "service_report", "upload_workbook"]
 
 CHUNK_BYTES: Final = 1024 * 1024
 _UPLOAD_ATTEMPTS: Final = 3

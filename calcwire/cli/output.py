@@ -28,6 +28,7 @@ __all__ = [
     "StageProgress",
     "job_json",
     "job_line",
+    "kind_name",
     "message_json",
     "print_json",
     "print_table",
