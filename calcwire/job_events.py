@@ -369,7 +369,7 @@ class JobEventLog:
                     )
                 try:
                     msg = await sub.next_msg(timeout=poll)
-                except nats.errors.TimeoutError:
+                except TimeoutError:  # nats-py's own is a subclass
                     continue
                 sequence += 1
                 try:

@@ -439,7 +439,7 @@ async def pull_loop(
         while not stopping.is_set():
             try:
                 messages = await sub.fetch(1, timeout=fetch_timeout)
-            except nats.errors.TimeoutError:
+            except TimeoutError:  # nats-py raises its own (a subclass) or asyncio's, by path
                 continue
             except nats.errors.Error as exc:
                 bound.warning("fetch failed; retrying", error=f"{type(exc).__name__}: {exc}")

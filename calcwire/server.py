@@ -47,6 +47,7 @@ import asyncio
 import inspect
 import signal
 import sys
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -433,12 +434,29 @@ class ServiceHost:
         )
 
     async def _supervised(self, name: str, run: Task) -> None:
-        try:
-            await run(self.stopping)
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # noqa: BLE001 - logged; the service keeps serving
-            self._log.exception("task crashed", task=name)
+        """Run a worker or background task, and run it again if it crashes.
+
+        A consumer loop that died would leave the service SERVING but deaf to
+        its queue, so a crash is logged and the task restarts after a pause
+        that doubles up to a minute (reset once it has run for a minute).
+        """
+        pause = 1.0
+        while not self.stopping.is_set():
+            started = time.monotonic()
+            try:
+                await run(self.stopping)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - logged; the service keeps serving
+                self._log.exception("task crashed; restarting it", task=name, pause_s=pause)
+            if time.monotonic() - started > 60.0:
+                pause = 1.0
+            try:
+                await asyncio.wait_for(self.stopping.wait(), timeout=pause)
+            except TimeoutError:
+                pass
+            pause = min(pause * 2, 60.0)
 
     async def _check_dependencies(self) -> bool:
         runtime, timeout = self.runtime, min(self.settings.health_interval_seconds, 2.0)

@@ -145,7 +145,7 @@ async def fail_exhausted_orders(
         while not stopping.is_set():
             try:
                 msg = await sub.next_msg(timeout=0.5)
-            except nats.errors.TimeoutError:
+            except TimeoutError:  # nats-py's own is a subclass
                 continue
             try:
                 await _fail_exhausted(js, events, stage, stream, msg.data, on_failed)

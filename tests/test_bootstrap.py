@@ -251,3 +251,34 @@ class TestRequestContext:
                 assert await echo(b"", timeout=5) == b"default"
         finally:
             await host.stop()
+
+
+class TestSupervision:
+    async def test_a_crashed_worker_runs_again(self, nats_url: str) -> None:
+        """A consumer loop that dies must not leave the service deaf to its queue."""
+        runs: list[float] = []
+        again = asyncio.Event()
+
+        async def worker(stopping: asyncio.Event) -> None:
+            runs.append(time.monotonic())
+            if len(runs) == 1:
+                raise TimeoutError("a fetch timed out the way nats-py sometimes does")
+            again.set()
+            await stopping.wait()
+
+        def setup(runtime: Runtime, registry: Registry) -> None:
+            registry.add_worker("flaky-worker", worker)
+
+        settings = load_settings(
+            "eval_svc",
+            {"CALCWIRE_LISTEN": "127.0.0.1:0", "NATS_URL": nats_url,
+             "CALCWIRE_SHUTDOWN_GRACE_SECONDS": "1"},
+        )
+        host = ServiceHost(ServiceSpec(name="eval_svc", schema=None, setup=setup), settings)
+        await host.start()
+        try:
+            await asyncio.wait_for(again.wait(), timeout=5)
+        finally:
+            await host.stop()
+        assert len(runs) == 2
+        assert runs[1] - runs[0] >= 0.9  # after a pause, not in a tight loop
