@@ -416,9 +416,11 @@ class JobProgress:
         self._last_publish = 0.0
         self._last_cancel_check = 0.0
         self._ticker: asyncio.Task[None] | None = None
+        self._ticking = False
         self._closed = False
 
     async def __aenter__(self) -> Self:
+        self._ticking = True
         self._ticker = asyncio.create_task(self._tick(), name=f"progress {self.job.job_id}")
         return self
 
@@ -431,13 +433,25 @@ class JobProgress:
         await self._stop_ticker()
 
     async def _stop_ticker(self) -> None:
-        if self._ticker is not None:
-            self._ticker.cancel()
-            try:
-                await self._ticker
-            except asyncio.CancelledError:
-                pass
-            self._ticker = None
+        """Stop the ticker and wait until it has stopped, however it takes the cancellation.
+
+        On Python 3.11 ``asyncio.wait_for`` (which nats-py awaits replies with)
+        can swallow a cancellation that arrives together with the reply
+        (python/cpython#86296): a ticker that just cancelled then went on
+        publishing for ever and ``await ticker`` never returned, wedging the
+        worker after its last event. So the loop also stops on a flag, the
+        cancellation is repeated until the task is done, and a cancellation of
+        the caller itself is never mistaken for the ticker's.
+        """
+        ticker, self._ticker = self._ticker, None
+        if ticker is None:
+            return
+        self._ticking = False
+        while not ticker.done():
+            ticker.cancel()
+            await asyncio.wait({ticker}, timeout=self._min)
+        if not ticker.cancelled() and ticker.exception() is not None:
+            log.warning("progress ticker failed", error=repr(ticker.exception()))
 
     # ------------------------------------------------------------------ reporting
 
@@ -521,8 +535,10 @@ class JobProgress:
 
     async def _tick(self) -> None:
         step = self._min
-        while True:
+        while self._ticking:
             await asyncio.sleep(step)
+            if not self._ticking:
+                return
             now = time.monotonic()
             if now - self._last_cancel_check >= self._max:
                 self._last_cancel_check = now
@@ -531,6 +547,8 @@ class JobProgress:
                         self.cancelled.set()
                 except nats.errors.Error as exc:
                     log.warning("cancel check failed", error=f"{type(exc).__name__}: {exc}")
+            if not self._ticking:
+                return
             with self._lock:
                 pending = dict(self._pending)
             due = now - self._last_publish

@@ -27,7 +27,7 @@ from calcwire.job_events import (
     new_job,
     stage_percent,
 )
-from calcwire.messaging import WORK_STREAM, WORK_SUBJECTS, ensure_topology
+from calcwire.messaging import JOB_CANCEL_BUCKET, WORK_STREAM, WORK_SUBJECTS, ensure_topology
 from calcwire.names import new_id
 from calcwire.work import MAX_DELIVERIES_REASON, WorkOrder, fail_exhausted_orders, publish_work
 
@@ -170,6 +170,39 @@ class TestJobProgress:
         assert any(m.startswith("row ") for m in messages)
         percents = [e.percent for e in replay if e.stage == JobStage.PARSING]
         assert percents == sorted(percents) and percents[-1] > 30
+
+    async def test_hand_over_when_the_ticker_swallows_its_cancellation(
+        self, jetstream: JetStreamContext, events: JobEventLog
+    ) -> None:
+        """Python 3.11's wait_for (inside nats-py) can drop a cancellation that comes with
+        the reply (python/cpython#86296); the worker must still hand over, and no
+        progress event may follow the hand-over."""
+        in_check = asyncio.Event()
+
+        class SwallowingLog(JobEventLog):
+            async def cancel_requested(self, job_id: str) -> bool:
+                in_check.set()
+                requested = super().cancel_requested(job_id)
+                try:
+                    await asyncio.sleep(0.05)
+                except asyncio.CancelledError:
+                    pass  # what wait_for does when the reply wins the race
+                return await requested
+
+        swallowing = SwallowingLog(jetstream, await jetstream.key_value(JOB_CANCEL_BUCKET))
+        job = a_job()
+        await events.publish(job)
+        async with JobProgress(swallowing, job) as progress:
+            await progress.begin(JobStage.COMPUTING, "computing")
+            in_check.clear()
+            await asyncio.wait_for(in_check.wait(), 3)  # the ticker is inside the check now
+            started = time.monotonic()
+            await asyncio.wait_for(progress.hand_over(JobStage.WRITING_RESULTS, "handed over"), 3)
+            assert time.monotonic() - started < 1.0
+            await asyncio.sleep(1.2)  # a ticker still alive would publish within 0.5 s
+        replay = await history(events, job.job_id)
+        messages = [e.message for e in replay]
+        assert messages[-1] == "handed over" and messages.count("handed over") == 1, messages
 
     async def test_the_percentage_never_goes_back_within_a_stage(
         self, events: JobEventLog
