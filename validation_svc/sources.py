@@ -13,8 +13,10 @@ are left as they are (the worker retries them).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
-from typing import Final
+import asyncio
+import contextlib
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from typing import Final, TypeVar
 
 import grpc
 import grpc.aio
@@ -39,6 +41,47 @@ __all__ = ["Evaluations", "Workbooks"]
 
 STREAM_BATCH: Final = 10_000
 _CALL_TIMEOUT: Final = 30.0
+READ_AHEAD: Final = 2
+"""Batches of each stream read (and converted) before the caller asks for them, so the
+serving side keeps producing while validation judges and writes the batch before."""
+
+_T = TypeVar("_T")
+
+
+class _Failed:
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+async def read_ahead(source: AsyncGenerator[_T, None], depth: int = READ_AHEAD
+                     ) -> AsyncIterator[_T]:
+    """``source``'s items, read by a task of their own up to ``depth`` items ahead; the
+    source is closed (its call cancelled) when the reader stops early."""
+    queue: asyncio.Queue[_T | _Failed | None] = asyncio.Queue(depth)
+
+    async def pump() -> None:
+        try:
+            async for item in source:
+                await queue.put(item)
+            await queue.put(None)
+        except Exception as exc:  # noqa: BLE001 - handed to the reader, which raises it
+            await queue.put(_Failed(exc))
+        finally:
+            await source.aclose()
+
+    task = asyncio.create_task(pump())
+    try:
+        while True:
+            item = await queue.get()
+            if item is None:
+                return
+            if isinstance(item, _Failed):
+                raise item.error
+            yield item
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 _ENGINE_STATUS: Final = {
     evaluation_pb2.COMPUTE_STATUS_COMPUTED: "computed",
@@ -84,10 +127,14 @@ class Workbooks:
             formula_count=model.cell_counts.formulas,
         )
 
-    async def formula_cells(
+    def formula_cells(self, tenant: str, model: ModelInfo) -> AsyncIterator[list[FormulaCell]]:
+        """The model's formula cells with their cached values, a batch at a time, in order
+        (read ahead)."""
+        return read_ahead(self._formula_cells(tenant, model))
+
+    async def _formula_cells(
         self, tenant: str, model: ModelInfo
-    ) -> AsyncIterator[list[FormulaCell]]:
-        """The model's formula cells with their cached values, a batch at a time, in order."""
+    ) -> AsyncGenerator[list[FormulaCell], None]:
         index = {s.name: s.index for s in model.sheets}
         call = self.stub.StreamCells(
             workbooks_pb2.StreamCellsRequest(parent=model_name(model.model_id),
@@ -135,10 +182,16 @@ class Evaluations:
         finally:
             call.cancel()
 
-    async def computed_values(
+    def computed_values(
         self, tenant: str, model_id: str, sheet_index: Mapping[str, int]
     ) -> AsyncIterator[list[ComputedCell]]:
-        """The model's computed values, a batch at a time, in (sheet, row, column) order."""
+        """The model's computed values, a batch at a time, in (sheet, row, column) order
+        (read ahead)."""
+        return read_ahead(self._computed_values(tenant, model_id, sheet_index))
+
+    async def _computed_values(
+        self, tenant: str, model_id: str, sheet_index: Mapping[str, int]
+    ) -> AsyncGenerator[list[ComputedCell], None]:
         call = self._stream(tenant, model_id, STREAM_BATCH)
         statuses = _ENGINE_STATUS
         try:
