@@ -14,7 +14,6 @@ are left as they are (the worker retries them).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from math import isfinite
 from typing import Final, TypeVar
@@ -85,8 +84,13 @@ async def read_ahead(source: AsyncGenerator[_T, None], depth: int = READ_AHEAD
             yield item
     finally:
         task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
+        try:
             await task
+        except asyncio.CancelledError:
+            # The pump's own cancellation is expected; the caller's must go on.
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise
 
 _ENGINE_STATUS: Final = {
     evaluation_pb2.COMPUTE_STATUS_COMPUTED: "computed",
