@@ -2,7 +2,8 @@
 
 A formula cell's computed value is the engine's own
 :class:`~eval_svc.engine.CellResult` (sheet, row, col, value, status, reason,
-volatile), both when it is written and when it is read back.
+volatile) when it is written, and a :class:`StoredValue` with the same fields
+when StreamComputedValues reads it back.
 """
 
 from __future__ import annotations
@@ -10,10 +11,26 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
-from eval_svc.engine import CellResult
+from calcwire.values import CellValue
+from eval_svc.engine import CellResult, CellStatus
 
-__all__ = ["EvaluationSummary", "Timings"]
+__all__ = ["EvaluationSummary", "StoredValue", "Timings"]
+
+
+class StoredValue(NamedTuple):
+    """A stored computed value, read back: the fields of the engine's CellResult in a
+    named tuple, since a stream of a model's values makes one per formula cell (a frozen
+    dataclass pays a ``setattr`` per field)."""
+
+    sheet: str
+    row: int
+    col: int
+    value: CellValue
+    status: CellStatus
+    reason: str | None
+    volatile: bool
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,7 @@ from calcwire.logs import get_logger, log_context
 from calcwire.names import new_id
 from calcwire.paging import page_size
 from calcwire.work import WorkOrder, publish_work
-from eval_svc.engine import CellResult
+from eval_svc.domain import StoredValue
 from eval_svc.loader import ModelInfo, WorkbookSource
 from eval_svc.store import EvaluationStore, RequestTaken
 
@@ -94,7 +94,7 @@ class Evaluations:
 
     async def stream(
         self, tenant: str, model_id: str, batch: int
-    ) -> AsyncIterator[list[CellResult]]:
+    ) -> AsyncIterator[list[StoredValue]]:
         """The stored values in sheet order, then row, column; NOT_EVALUATED when none are."""
         try:
             await self.source.model(tenant, model_id)

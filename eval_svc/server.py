@@ -6,17 +6,19 @@ and ErrorInfo reasons by the shared error interceptor.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import grpc.aio
 from google.protobuf.duration_pb2 import Duration
+from google.protobuf.internal.containers import RepeatedCompositeFieldContainer
 
 from calcwire.common.v1 import cell_value_pb2
 from calcwire.evaluation.v1 import evaluation_pb2, evaluation_pb2_grpc
 from calcwire.names import parse_model_name
 from calcwire.server import request_tenant
 from calcwire.wire import job_to_proto, value_from_proto, value_to_proto
+from eval_svc.domain import StoredValue
 from eval_svc.engine import CellResult
 from eval_svc.results import Evaluations
 from eval_svc.whatif import Output, WhatIf
@@ -24,6 +26,7 @@ from eval_svc.whatif import Output, WhatIf
 __all__ = ["EvaluationServicer", "computed_value_to_proto"]
 
 Context = grpc.aio.ServicerContext[Any, Any]
+RepeatedValues = RepeatedCompositeFieldContainer[evaluation_pb2.ComputedValue]
 
 _STATUS = {
     "computed": evaluation_pb2.COMPUTE_STATUS_COMPUTED,
@@ -32,7 +35,7 @@ _STATUS = {
 }
 
 
-def computed_value_to_proto(result: CellResult) -> evaluation_pb2.ComputedValue:
+def computed_value_to_proto(result: CellResult | StoredValue) -> evaluation_pb2.ComputedValue:
     msg = evaluation_pb2.ComputedValue(
         sheet=result.sheet,
         row=result.row,
@@ -43,6 +46,20 @@ def computed_value_to_proto(result: CellResult) -> evaluation_pb2.ComputedValue:
     )
     value_to_proto(result.value, msg.value)
     return msg
+
+
+def _fill_values(out: RepeatedValues, values: Sequence[StoredValue]) -> None:
+    """:func:`computed_value_to_proto` of each value, built in place in ``out`` (a repeated
+    field): a message made apart is copied again when it is added, and
+    StreamComputedValues sends one per formula cell of a model."""
+    add, status_of = out.add, _STATUS
+    for sheet, row, col, value, status, reason, volatile in values:
+        msg = add(sheet=sheet, row=row, column=col, status=status_of[status],
+                  reason=reason or "", volatile=volatile)
+        if type(value) is float:
+            msg.value.number_value = value
+        elif value is not None:
+            value_to_proto(value, msg.value)
 
 
 def _output_to_proto(output: Output) -> evaluation_pb2.OutputValue:
@@ -100,6 +117,6 @@ class EvaluationServicer(evaluation_pb2_grpc.EvaluationServiceServicer):
             request_tenant(context), parse_model_name(request.model), request.batch_size
         )
         async for results in batches:
-            yield evaluation_pb2.StreamComputedValuesResponse(
-                values=[computed_value_to_proto(r) for r in results]
-            )
+            response = evaluation_pb2.StreamComputedValuesResponse()
+            _fill_values(response.values, results)
+            yield response

@@ -16,8 +16,8 @@ from typing import Any, Final
 import asyncpg
 
 from calcwire.values import CellValue, XlError
-from eval_svc.domain import EvaluationSummary
-from eval_svc.engine import CellResult, CellStatus
+from eval_svc.domain import EvaluationSummary, StoredValue
+from eval_svc.engine import CellResult
 
 __all__ = ["VALUE_COLUMNS", "EvaluationStore", "RequestTaken"]
 
@@ -90,16 +90,16 @@ def _records(
             progress(done)
 
 
-def _result(row: asyncpg.Record) -> CellResult:
-    status: CellStatus = row["status"]
-    return CellResult(
-        sheet=row["sheet_name"],
-        row=row["row_num"],
-        col=row["col_num"],
-        value=_decode(row["value_type"], row["value_number"], row["value_text"], row["value_bool"]),
-        status=status,
-        reason=row["reason"],
-        volatile=row["volatile"],
+def _stored_value(row: asyncpg.Record) -> StoredValue:
+    kind = row[3]
+    return StoredValue(
+        row[0],  # sheet_name
+        row[1],  # row_num
+        row[2],  # col_num
+        row[4] if kind == _NUMBER else _decode(kind, row[4], row[5], row[6]),
+        row[7],  # status
+        row[8],  # reason
+        row[9],  # volatile
     )
 
 
@@ -171,7 +171,7 @@ class EvaluationStore:
 
     async def stream_results(
         self, tenant: str, model_id: str, batch_size: int
-    ) -> AsyncIterator[list[CellResult]]:
+    ) -> AsyncIterator[list[StoredValue]]:
         """The stored values in sheet order, then row, column, ``batch_size`` at a time,
         through a server-side cursor in one snapshot (a re-evaluation meanwhile is not seen)."""
         async with self.pool.acquire() as conn, conn.transaction(isolation="repeatable_read",
@@ -181,7 +181,7 @@ class EvaluationStore:
                 rows = await cursor.fetch(batch_size)
                 if not rows:
                     return
-                yield [_result(r) for r in rows]
+                yield [_stored_value(r) for r in rows]
 
     async def delete_model(self, tenant: str, model_id: str) -> None:
         """Forget a deleted model's values, evaluation and request ids."""

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import TypeAlias
+from typing import NamedTuple, TypeAlias
 
 from calcwire.job_events import JobEvent
 from calcwire.values import CellValue
@@ -90,9 +90,11 @@ class ModelDetails:
     tables: list[Table] = field(default_factory=list)
 
 
-@dataclass(frozen=True, slots=True)
-class StoredCell:
-    """One stored cell; ``formula`` has no leading ``=``; ``kind`` is the proto's FormulaKind."""
+class StoredCell(NamedTuple):
+    """One stored cell; ``formula`` has no leading ``=``; ``kind`` is the proto's FormulaKind.
+
+    A named tuple rather than a frozen dataclass: StreamCells makes one per cell of a
+    model, and a frozen dataclass pays a ``setattr`` per field."""
 
     sheet: str
     sheet_index: int

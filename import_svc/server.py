@@ -7,10 +7,12 @@ and ErrorInfo reasons by the shared error interceptor.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc.aio
+from google.protobuf.internal.containers import RepeatedCompositeFieldContainer
 
 from calcwire.common.v1 import cell_status_pb2
 from calcwire.errors import InvalidArgument
@@ -162,9 +164,42 @@ def cell_to_proto(cell: StoredCell, verdict: CellVerdict | None = None) -> workb
     return msg
 
 
-def _cells(page: CellPage) -> list[workbooks_pb2.Cell]:
+RepeatedCells = RepeatedCompositeFieldContainer[workbooks_pb2.Cell]
+
+
+@functools.cache
+def _letters(col: int) -> str:
+    return column_letters(col)
+
+
+def _fill_cells(out: RepeatedCells, page: CellPage) -> None:
+    """:func:`cell_to_proto` of each cell of the page, built in place in ``out`` (a
+    repeated field): a message made apart is copied again when it is added, and
+    StreamCells sends one per cell of a model."""
     verdicts = page.verdicts
-    return [cell_to_proto(c, verdicts.get((c.sheet, c.row, c.col))) for c in page.cells]
+    add = out.add
+    for cell in page.cells:
+        sheet, row, col, value, formula = cell.sheet, cell.row, cell.col, cell.value, cell.formula
+        msg = add(
+            sheet=sheet,
+            address=f"{_letters(col)}{row}",
+            row=row,
+            column=col,
+            formula=f"={formula}" if formula is not None else "",
+            formula_kind=cell.kind,
+            array_range=cell.array_range or "",
+            number_format=cell.number_format,
+        )
+        if type(value) is float:
+            msg.value.number_value = value
+        elif value is not None:
+            value_to_proto(value, msg.value)
+        if verdicts:
+            verdict = verdicts.get((sheet, row, col))
+            if verdict is not None:
+                value_to_proto(verdict.computed, msg.computed_value)
+                msg.validation_status = verdict.status  # type: ignore[assignment]
+                msg.reason = verdict.reason
 
 
 # --------------------------------------------------------------------------- servicers
@@ -248,7 +283,9 @@ class WorkbookServicer(workbooks_pb2_grpc.WorkbookServiceServicer):
             request.page_size,
             request.page_token,
         )
-        return workbooks_pb2.ListCellsResponse(cells=_cells(page), next_page_token=token)
+        response = workbooks_pb2.ListCellsResponse(next_page_token=token)
+        _fill_cells(response.cells, page)
+        return response
 
     async def StreamCells(
         self, request: workbooks_pb2.StreamCellsRequest, context: Context
@@ -261,7 +298,9 @@ class WorkbookServicer(workbooks_pb2_grpc.WorkbookServiceServicer):
             with_results=not request.file_contents_only,
         )
         async for page in batches:
-            yield workbooks_pb2.StreamCellsResponse(cells=_cells(page))
+            response = workbooks_pb2.StreamCellsResponse()
+            _fill_cells(response.cells, page)
+            yield response
 
 
 async def _chunks(

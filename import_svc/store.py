@@ -840,16 +840,17 @@ def _sheet(row: asyncpg.Record) -> SheetRecord:
 
 
 def _cell(row: asyncpg.Record, sheet_names: dict[int, str]) -> StoredCell:
+    kind = row[3]
     return StoredCell(
-        sheet=sheet_names.get(row[0], ""),
-        sheet_index=row[0],
-        row=row[1],
-        col=row[2],
-        value=_decode(row[3], row[4], row[5], row[6]),
-        formula=row[7],
-        kind=row[8],
-        array_range=row[9],
-        number_format=row[10] or "General",
+        sheet_names.get(row[0], ""),  # sheet
+        row[0],  # sheet_index
+        row[1],  # row
+        row[2],  # col
+        row[4] if kind == _NUMBER else _decode(kind, row[4], row[5], row[6]),  # value
+        row[7],  # formula
+        row[8],  # kind
+        row[9],  # array_range
+        row[10] or "General",  # number_format
     )
 
 

@@ -9,7 +9,8 @@ a computed value without a formula cell (a spilled array's cells) is skipped.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Sequence
+from operator import attrgetter
 from typing import Final
 
 from calcwire.values import CellValue, XlError, is_number
@@ -66,15 +67,14 @@ def judge(cell: FormulaCell, computed: ComputedCell | None, tolerance: Tolerance
                       cell.cached, value, verdict.status, reason, abs_diff)
 
 
-def _key(item: FormulaCell | ComputedCell) -> tuple[int, int, int]:
-    return (item.sheet_index, item.row, item.col)
+_key: Final[Callable[[FormulaCell | ComputedCell], tuple[int, int, int]]] = attrgetter(
+    "sheet_index", "row", "col")
 
 
 def _check_order(batch: Sequence[FormulaCell | ComputedCell],
                  after: tuple[int, int, int] | None, what: str) -> tuple[int, int, int] | None:
     previous = after
-    for item in batch:
-        key = _key(item)
+    for key in map(_key, batch):
         if previous is not None and key <= previous:
             raise OutOfOrder(f"{what} are not in (sheet, row, column) order at {key}")
         previous = key
@@ -88,13 +88,19 @@ async def check_cells(
     *,
     logicals_as_numbers: bool = False,
 ) -> AsyncIterator[list[CellResult]]:
-    """The result of every formula cell of ``cells``, one list per batch of ``cells``."""
+    """The result of every formula cell of ``cells``, one list per batch of ``cells``.
+
+    The usual cell (computed, and both values numbers that match) is judged here
+    inline, as :func:`judge` would; every other one goes through :func:`judge`.
+    """
     values = aiter(computed)
-    pending: list[ComputedCell] = []
+    pending: Sequence[ComputedCell] = ()
     pos = 0
     exhausted = False
     last_cell: tuple[int, int, int] | None = None
     last_value: tuple[int, int, int] | None = None
+    absolute, relative = tolerance.absolute, tolerance.relative
+    match_status = Status.MATCH
     async for batch in cells:
         if not batch:
             continue
@@ -107,16 +113,29 @@ async def check_cells(
                 exhausted = True
                 break
             last_value = _check_order(more, last_value, "the computed values")
-            pending = pending[pos:] + list(more)
+            pending = [*pending[pos:], *more] if pos < len(pending) else more
             pos = 0
         out: list[CellResult] = []
+        append = out.append
+        size = len(pending)
         for cell in batch:
-            key = _key(cell)
-            while pos < len(pending) and _key(pending[pos]) < key:
+            sheet_index, sheet, row, col, formula, cached = cell
+            key = (sheet_index, row, col)
+            while pos < size and (pending[pos][0], pending[pos][1], pending[pos][2]) < key:
                 pos += 1  # a value of a cell without a formula (a spill)
             match = None
-            if pos < len(pending) and _key(pending[pos]) == key:
-                match = pending[pos]
-                pos += 1
-            out.append(judge(cell, match, tolerance, logicals_as_numbers=logicals_as_numbers))
+            if pos < size:
+                candidate = pending[pos]
+                if (candidate[0], candidate[1], candidate[2]) == key:
+                    match = candidate
+                    pos += 1
+                    value = candidate[3]
+                    if (type(value) is float and type(cached) is float
+                            and candidate[4] == "computed"):
+                        delta = abs(value - cached)
+                        if delta <= absolute + relative * abs(cached):
+                            append(CellResult(sheet_index, sheet, row, col, formula, cached,
+                                              value, match_status, None, delta))
+                            continue
+            append(judge(cell, match, tolerance, logicals_as_numbers=logicals_as_numbers))
         yield out

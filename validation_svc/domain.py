@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 from calcwire.values import CellValue
 from validation_svc.compare import Status, StatusCounts, Tolerance
@@ -64,9 +65,12 @@ class ModelInfo:
         return None
 
 
-@dataclass(frozen=True, slots=True)
-class FormulaCell:
-    """A formula cell as the file has it; ``formula`` without its leading ``=``."""
+class FormulaCell(NamedTuple):
+    """A formula cell as the file has it; ``formula`` without its leading ``=``.
+
+    The three per-cell records are named tuples, not frozen dataclasses: a run makes
+    one of each per formula cell, and a frozen dataclass costs a ``setattr`` per field.
+    """
 
     sheet_index: int
     sheet: str
@@ -76,8 +80,7 @@ class FormulaCell:
     cached: CellValue
 
 
-@dataclass(frozen=True, slots=True)
-class ComputedCell:
+class ComputedCell(NamedTuple):
     """The engine's outcome for a cell: ``status`` is compare's engine status
     (``computed``, ``not_computable``, ``circular``)."""
 
@@ -90,8 +93,7 @@ class ComputedCell:
     volatile: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class CellResult:
+class CellResult(NamedTuple):
     """The verdict on one formula cell; ``abs_diff`` only when both values are numbers."""
 
     sheet_index: int

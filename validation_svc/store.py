@@ -11,6 +11,7 @@ run leaves nothing behind, and a redelivered order replaces rather than adds.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import math
@@ -119,14 +120,37 @@ def _counts_from(source: Any) -> StatusCounts:
     return StatusCounts(**{name: int(source[name]) for name in _COUNT_FIELDS})
 
 
+_YIELD_EVERY: Final = 2_000
+_STATUS_NAMES: Final = {status: status.name for status in Status}
+
+
 def _records(tenant: str, model_uuid: uuid.UUID, results: AsyncIterable[Sequence[CellResult]],
              seen: list[int]) -> AsyncIterator[tuple[Any, ...]]:
+    names, mismatch, encode = _STATUS_NAMES, Status.MISMATCH, _encode
+
+    def batch_records(batch: Sequence[CellResult]) -> list[tuple[Any, ...]]:
+        # One record per formula cell: numbers (the usual values) are encoded inline.
+        out: list[tuple[Any, ...]] = []
+        append = out.append
+        for (sheet_index, sheet, row, col, formula, cached, computed, status, reason,
+             abs_diff) in batch:
+            cached_enc = ((_NUMBER, cached, None, None) if type(cached) is float
+                          else encode(cached))
+            computed_enc = ((_NUMBER, computed, None, None) if type(computed) is float
+                            else encode(computed))
+            rank = None
+            if status is mismatch:
+                rank = -abs_diff if abs_diff is not None else math.inf
+            append((tenant, model_uuid, sheet_index, sheet, row, col, formula, *cached_enc,
+                    *computed_enc, names[status], reason, abs_diff, rank))
+        return out
+
     async def records() -> AsyncIterator[tuple[Any, ...]]:
         async for batch in results:
-            for r in batch:
-                yield (tenant, model_uuid, r.sheet_index, r.sheet, r.row, r.col, r.formula,
-                       *_encode(r.cached), *_encode(r.computed), r.status.name, r.reason,
-                       r.abs_diff, r.mismatch_rank)
+            for n, record in enumerate(batch_records(batch), 1):
+                if n % _YIELD_EVERY == 0:
+                    await asyncio.sleep(0)  # a COPY may not suspend: let other tasks run
+                yield record
             seen[0] += len(batch)
 
     return records()

@@ -8,8 +8,10 @@ of stale values (manual calculation), the others what could not be checked.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
+from operator import attrgetter
 from typing import Final
 
 from validation_svc.compare import Status, StatusCounts, Tolerance
@@ -18,6 +20,9 @@ from validation_svc.domain import CellResult, SheetCounts, SheetRef, ValidationS
 __all__ = ["LARGEST_MISMATCHES", "SummaryBuilder", "findings"]
 
 LARGEST_MISMATCHES: Final = 20
+
+_sheet_index: Final[Callable[[CellResult], int]] = attrgetter("sheet_index")
+_status: Final[Callable[[CellResult], Status]] = attrgetter("status")
 
 
 def _cells(n: int, one: str = "cell", many: str = "cells") -> str:
@@ -67,15 +72,21 @@ class SummaryBuilder:
         self._largest: list[tuple[float, tuple[int, int, int], CellResult]] = []
 
     def add(self, results: Iterable[CellResult]) -> None:
+        results = results if isinstance(results, Sequence) else list(results)
         totals, sheets, largest = self.totals, self._sheets, self._largest
-        for result in results:
-            status = result.status
-            totals.add(status)
-            sheet = sheets.get(result.sheet_index)
+        # Count (sheet, status) pairs in C first: a run adds one result per formula cell.
+        tally = Counter(zip(map(_sheet_index, results), map(_status, results), strict=True))
+        for (sheet_index, status), count in tally.items():
+            totals.add(status, count)
+            sheet = sheets.get(sheet_index)
             if sheet is None:
-                sheet = sheets[result.sheet_index] = SheetCounts(result.sheet_index, result.sheet)
-            sheet.counts.add(status)
-            if status is Status.MISMATCH:
+                name = next(r.sheet for r in results if r.sheet_index == sheet_index)
+                sheet = sheets[sheet_index] = SheetCounts(sheet_index, name)
+            sheet.counts.add(status, count)
+        if not any(status is Status.MISMATCH for _, status in tally):
+            return
+        for result in results:
+            if result.status is Status.MISMATCH:
                 rank = result.mismatch_rank
                 assert rank is not None
                 # Keep the smallest (rank, key): negate both for a max-heap of the kept ones.

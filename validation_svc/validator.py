@@ -11,6 +11,7 @@ the results it had. The outcome tells the worker what to do with the message.
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -141,6 +142,9 @@ class Validator:
                 progress.report(fraction=done[0] / max(total, 1),
                                 message=f"validating: {done[0]:,} of {total:,} formula "
                                 f"cells{again}")
+                # The sources read ahead, so awaiting them may not suspend: let the
+                # progress ticker run between batches.
+                await asyncio.sleep(0)
                 yield batch
 
         stored = await self.store.replace_results(
