@@ -13,6 +13,7 @@ Nothing here does I/O.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Final, cast
 
@@ -34,6 +35,7 @@ __all__ = [
     "calc_settings_from_proto",
     "calc_settings_to_proto",
     "cell_from_proto",
+    "cells_from_proto",
     "formula_kind",
     "job_event_to_proto",
     "job_kind_to_proto",
@@ -147,6 +149,42 @@ def cell_from_proto(msg: workbooks_pb2.Cell) -> Cell:
     elif kind == FormulaKind.DATA_TABLE and formula is not None:
         cell.data_table = parse_table_formula(formula, msg.array_range)
     return cell
+
+
+def cells_from_proto(msgs: Iterable[workbooks_pb2.Cell]) -> list[Cell]:
+    """``[cell_from_proto(m) for m in msgs]``, with the common cells (constants and plain
+    formulas) converted inline: the evaluation service converts every cell of a model,
+    and the calls and the second WhichOneof per cell were most of its load time."""
+    out: list[Cell] = []
+    append = out.append
+    isfinite = math.isfinite
+    plain = (FormulaKind.NONE, FormulaKind.NORMAL)
+    for msg in msgs:
+        if msg.formula_kind not in plain:
+            append(cell_from_proto(msg))
+            continue
+        proto_value = msg.value
+        which = proto_value.WhichOneof("kind")
+        value: CellValue
+        if which == "number_value":
+            value = proto_value.number_value
+            if not isfinite(value):
+                value = XlError.NUM
+        elif which == "string_value":
+            value = proto_value.string_value
+        elif which is None:
+            value = None
+        else:
+            value = value_from_proto(proto_value)
+        formula: str | None = msg.formula
+        if formula:
+            if formula[0] == "=":
+                formula = formula[1:]
+        else:
+            formula = None
+        append(Cell(msg.row, msg.column, value, formula, None, False, None,
+                    msg.number_format or "General"))
+    return out
 
 
 # --------------------------------------------------------------------------- settings

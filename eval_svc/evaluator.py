@@ -39,6 +39,7 @@ from calcwire.work import WorkOrder, publish_work
 from calcwire.workbook.model import Workbook
 from eval_svc.domain import EvaluationSummary, Timings
 from eval_svc.engine import CellResult, CompiledModel, compile_workbook
+from eval_svc.gc_pause import collector_paused
 from eval_svc.loader import WorkbookSource
 from eval_svc.store import EvaluationStore
 
@@ -96,7 +97,8 @@ class Evaluator:
                         # An earlier attempt stored everything but was not acked: only go on.
                         await self._go_on(order, progress)
                         return Outcome.DONE
-                    await self._evaluate(order, progress, attempt)
+                    with collector_paused():
+                        await self._evaluate(order, progress, attempt)
                 except JobCancelled:
                     await progress.finish(JobState.CANCELLED, "cancelled on request")
                     log.info("evaluation cancelled")

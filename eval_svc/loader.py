@@ -27,7 +27,12 @@ from calcwire.grpc_errors import error_reason
 from calcwire.internal_client import InternalChannel
 from calcwire.names import model_name
 from calcwire.values import CellValue
-from calcwire.wire import calc_settings_from_proto, cell_from_proto, value_from_proto
+from calcwire.wire import (
+    calc_settings_from_proto,
+    cell_from_proto,
+    cells_from_proto,
+    value_from_proto,
+)
 from calcwire.workbook.model import DefinedName, ExternalLink, Sheet, SheetState, Table, Workbook
 from calcwire.workbooks.v1 import workbooks_pb2, workbooks_pb2_grpc
 
@@ -193,19 +198,26 @@ class WorkbookSource:
         total = model.cell_counts.total
         done = 0
         call = self._stub.StreamCells(
-            workbooks_pb2.StreamCellsRequest(parent=model_name(model_id), batch_size=STREAM_BATCH),
+            workbooks_pb2.StreamCellsRequest(parent=model_name(model_id), batch_size=STREAM_BATCH,
+                                             file_contents_only=True),
             metadata=self._channel.metadata(tenant),
             timeout=max(_CALL_TIMEOUT, total / 20_000),
         )
         try:
             async for batch in call:
-                for msg in batch.cells:
-                    sheet = by_name.get(msg.sheet)
-                    if sheet is None:  # a sheet GetModel did not list: the model changed
-                        sheet = by_name[msg.sheet] = Sheet(msg.sheet)
-                        workbook.sheets.append(sheet)
-                    sheet.cells.append(cell_from_proto(msg))
-                done += len(batch.cells)
+                msgs = batch.cells
+                first, last = msgs[0].sheet if msgs else "", msgs[-1].sheet if msgs else ""
+                if first == last and first in by_name:
+                    # The usual batch: all on one sheet (cells come sheet by sheet).
+                    by_name[first].cells.extend(cells_from_proto(msgs))
+                else:
+                    for msg in msgs:
+                        sheet = by_name.get(msg.sheet)
+                        if sheet is None:  # a sheet GetModel did not list: the model changed
+                            sheet = by_name[msg.sheet] = Sheet(msg.sheet)
+                            workbook.sheets.append(sheet)
+                        sheet.cells.append(cell_from_proto(msg))
+                done += len(msgs)
                 if progress is not None:
                     progress(done, total)
         except grpc.aio.AioRpcError as exc:

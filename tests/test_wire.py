@@ -18,6 +18,7 @@ from calcwire.wire import (
     calc_settings_from_proto,
     calc_settings_to_proto,
     cell_from_proto,
+    cells_from_proto,
     formula_kind,
     job_event_to_proto,
     job_state_from_proto,
@@ -126,6 +127,35 @@ class TestCells:
         assert cell_from_proto(array) == Cell(1, 1, None, formula="SEQUENCE(3)",
                                               array_ref="A1:A3", dynamic=True)
         assert cell_from_proto(workbooks_pb2.Cell(row=1, column=1)) == Cell(1, 1)
+
+    def test_cells_from_proto_is_cell_from_proto_of_each(self) -> None:
+        msgs = [
+            workbooks_pb2.Cell(row=1, column=1),
+            workbooks_pb2.Cell(row=1, column=2, formula="=A1*2",
+                               formula_kind=workbooks_pb2.FORMULA_KIND_NORMAL,
+                               number_format="0.00"),
+            workbooks_pb2.Cell(row=1, column=3, formula="=",
+                               formula_kind=workbooks_pb2.FORMULA_KIND_NORMAL),
+            workbooks_pb2.Cell(row=2, column=1, formula="=SEQUENCE(3)",
+                               formula_kind=workbooks_pb2.FORMULA_KIND_DYNAMIC_ARRAY,
+                               array_range="A2:A4"),
+            workbooks_pb2.Cell(row=5, column=2, formula="=TABLE(,A1)",
+                               formula_kind=workbooks_pb2.FORMULA_KIND_DATA_TABLE,
+                               array_range="B5:B7"),
+        ]
+        values = [cell_value_pb2.CellValue(number_value=1.5),
+                  cell_value_pb2.CellValue(number_value=math.inf),
+                  cell_value_pb2.CellValue(string_value="x"),
+                  cell_value_pb2.CellValue(boolean_value=False),
+                  cell_value_pb2.CellValue(error_value=cell_value_pb2.EXCEL_ERROR_DIV0)]
+        for i, value in enumerate(values):
+            msgs.append(workbooks_pb2.Cell(row=10 + i, column=1, value=value))
+            msgs.append(workbooks_pb2.Cell(row=10 + i, column=2, value=value, formula="=B1",
+                                           formula_kind=workbooks_pb2.FORMULA_KIND_NORMAL))
+        expected = [cell_from_proto(m) for m in msgs]
+        assert cells_from_proto(msgs) == expected
+        assert [type(c.value) for c in cells_from_proto(msgs)] == [type(c.value) for c in expected]
+        assert expected[7].value == XlError.NUM and expected[9].value == "x"
 
 
 class TestCalcSettings:
