@@ -15,6 +15,7 @@ for a model still importing becomes ``MODEL_NOT_READY``.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -208,8 +209,10 @@ class WorkbookSource:
                 msgs = batch.cells
                 first, last = msgs[0].sheet if msgs else "", msgs[-1].sheet if msgs else ""
                 if first == last and first in by_name:
-                    # The usual batch: all on one sheet (cells come sheet by sheet).
-                    by_name[first].cells.extend(cells_from_proto(msgs))
+                    # The usual batch: all on one sheet (cells come sheet by sheet). Converted
+                    # in a thread: on a busy machine a batch holds the CPU for a tenth of a
+                    # second or more, which the event loop (the progress ticker) must not wait.
+                    by_name[first].cells.extend(await asyncio.to_thread(cells_from_proto, msgs))
                 else:
                     for msg in msgs:
                         sheet = by_name.get(msg.sheet)

@@ -9,8 +9,9 @@ evaluations row, so a redelivered order, a re-evaluation or a cancelled attempt
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, Final
 
 import asyncpg
@@ -69,13 +70,19 @@ def _decode(kind: int, number: float | None, text: str | None, flag: bool | None
     return None
 
 
-def _records(
+_YIELD_EVERY: Final = 1_000
+
+
+async def _records(
     tenant: str,
     model_uuid: uuid.UUID,
     sheet_index: dict[str, int],
     results: Sequence[CellResult],
     progress: Callable[[int], None] | None,
-) -> Iterator[tuple[Any, ...]]:
+) -> AsyncIterator[tuple[Any, ...]]:
+    # asyncpg encodes a COPY's records without suspending while it can write: a pause every
+    # _YIELD_EVERY records lets the progress ticker run (on a busy machine the whole COPY
+    # held the event loop for more than half a second).
     for done, r in enumerate(results, 1):
         value = r.value
         vt: int
@@ -86,8 +93,10 @@ def _records(
             vt, num, text, flag = _encode(value)
         yield (tenant, model_uuid, sheet_index[r.sheet], r.sheet, r.row, r.col, vt, num, text,
                flag, r.status, r.reason, r.volatile)
-        if progress is not None and done % 20_000 == 0:
-            progress(done)
+        if done % _YIELD_EVERY == 0:
+            await asyncio.sleep(0)
+            if progress is not None and done % 20_000 == 0:
+                progress(done)
 
 
 def _stored_value(row: asyncpg.Record) -> StoredValue:

@@ -9,6 +9,7 @@ a computed value without a formula cell (a spilled array's cells) is skipped.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Sequence
 from operator import attrgetter
 from typing import Final
@@ -81,6 +82,41 @@ def _check_order(batch: Sequence[FormulaCell | ComputedCell],
     return previous
 
 
+def _judge_batch(batch: Sequence[FormulaCell], pending: Sequence[ComputedCell], pos: int,
+                 tolerance: Tolerance, logicals_as_numbers: bool
+                 ) -> tuple[list[CellResult], int]:
+    """The results of ``batch``, pairing its cells with ``pending[pos:]``, and the position
+    in ``pending`` after the last value used. The usual cell (computed, and both values
+    numbers that match) is judged here inline, as :func:`judge` would; every other one goes
+    through :func:`judge`."""
+    absolute, relative = tolerance.absolute, tolerance.relative
+    match_status = Status.MATCH
+    out: list[CellResult] = []
+    append = out.append
+    size = len(pending)
+    for cell in batch:
+        sheet_index, sheet, row, col, formula, cached = cell
+        key = (sheet_index, row, col)
+        while pos < size and (pending[pos][0], pending[pos][1], pending[pos][2]) < key:
+            pos += 1  # a value of a cell without a formula (a spill)
+        match = None
+        if pos < size:
+            candidate = pending[pos]
+            if (candidate[0], candidate[1], candidate[2]) == key:
+                match = candidate
+                pos += 1
+                value = candidate[3]
+                if (type(value) is float and type(cached) is float
+                        and candidate[4] == "computed"):
+                    delta = abs(value - cached)
+                    if delta <= absolute + relative * abs(cached):
+                        append(CellResult(sheet_index, sheet, row, col, formula, cached,
+                                          value, match_status, None, delta))
+                        continue
+        append(judge(cell, match, tolerance, logicals_as_numbers=logicals_as_numbers))
+    return out, pos
+
+
 async def check_cells(
     cells: AsyncIterable[Sequence[FormulaCell]],
     computed: AsyncIterable[Sequence[ComputedCell]],
@@ -88,19 +124,14 @@ async def check_cells(
     *,
     logicals_as_numbers: bool = False,
 ) -> AsyncIterator[list[CellResult]]:
-    """The result of every formula cell of ``cells``, one list per batch of ``cells``.
-
-    The usual cell (computed, and both values numbers that match) is judged here
-    inline, as :func:`judge` would; every other one goes through :func:`judge`.
-    """
+    """The result of every formula cell of ``cells``, one list per batch of ``cells``
+    (each batch judged by :func:`_judge_batch` in a worker thread)."""
     values = aiter(computed)
     pending: Sequence[ComputedCell] = ()
     pos = 0
     exhausted = False
     last_cell: tuple[int, int, int] | None = None
     last_value: tuple[int, int, int] | None = None
-    absolute, relative = tolerance.absolute, tolerance.relative
-    match_status = Status.MATCH
     async for batch in cells:
         if not batch:
             continue
@@ -115,27 +146,8 @@ async def check_cells(
             last_value = _check_order(more, last_value, "the computed values")
             pending = [*pending[pos:], *more] if pos < len(pending) else more
             pos = 0
-        out: list[CellResult] = []
-        append = out.append
-        size = len(pending)
-        for cell in batch:
-            sheet_index, sheet, row, col, formula, cached = cell
-            key = (sheet_index, row, col)
-            while pos < size and (pending[pos][0], pending[pos][1], pending[pos][2]) < key:
-                pos += 1  # a value of a cell without a formula (a spill)
-            match = None
-            if pos < size:
-                candidate = pending[pos]
-                if (candidate[0], candidate[1], candidate[2]) == key:
-                    match = candidate
-                    pos += 1
-                    value = candidate[3]
-                    if (type(value) is float and type(cached) is float
-                            and candidate[4] == "computed"):
-                        delta = abs(value - cached)
-                        if delta <= absolute + relative * abs(cached):
-                            append(CellResult(sheet_index, sheet, row, col, formula, cached,
-                                              value, match_status, None, delta))
-                            continue
-            append(judge(cell, match, tolerance, logicals_as_numbers=logicals_as_numbers))
+        # Judging a batch is CPU work of a tenth of a second or more on a busy machine: in a
+        # thread, the event loop (and the job's progress ticker) keeps running meanwhile.
+        out, pos = await asyncio.to_thread(_judge_batch, batch, pending, pos, tolerance,
+                                           logicals_as_numbers)
         yield out

@@ -120,7 +120,7 @@ def _counts_from(source: Any) -> StatusCounts:
     return StatusCounts(**{name: int(source[name]) for name in _COUNT_FIELDS})
 
 
-_YIELD_EVERY: Final = 2_000
+_YIELD_EVERY: Final = 1_000
 _STATUS_NAMES: Final = {status: status.name for status in Status}
 
 
@@ -147,7 +147,10 @@ def _records(tenant: str, model_uuid: uuid.UUID, results: AsyncIterable[Sequence
 
     async def records() -> AsyncIterator[tuple[Any, ...]]:
         async for batch in results:
-            for n, record in enumerate(batch_records(batch), 1):
+            # Built in a thread, so the event loop (and the progress ticker) runs meanwhile;
+            # asyncpg encodes them on the loop, a slice at a time.
+            built = await asyncio.to_thread(batch_records, batch)
+            for n, record in enumerate(built, 1):
                 if n % _YIELD_EVERY == 0:
                     await asyncio.sleep(0)  # a COPY may not suspend: let other tasks run
                 yield record

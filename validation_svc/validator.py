@@ -137,7 +137,7 @@ class Validator:
             async for batch in checked:
                 if progress.cancelled.is_set():
                     raise JobCancelled(order.job_id)
-                builder.add(batch)
+                await asyncio.to_thread(builder.add, batch)  # CPU work: off the event loop
                 done[0] += len(batch)
                 progress.report(fraction=done[0] / max(total, 1),
                                 message=f"validating: {done[0]:,} of {total:,} formula "
