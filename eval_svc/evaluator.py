@@ -132,6 +132,8 @@ class Evaluator:
         started = time.monotonic()
 
         def loaded(done: int, total: int) -> None:
+            if progress.cancelled.is_set():  # stop the load at this batch
+                raise JobCancelled(order.job_id)
             progress.report(fraction=_LOADED * done / max(total, 1),
                             message=f"loading cells: {done:,} of {total:,}{again}")
 

@@ -188,6 +188,8 @@ class WorkbookSource:
     ) -> tuple[ModelInfo, Workbook]:
         """The model and its whole workbook; ``progress(cells, total)`` after each batch.
 
+        ``progress`` may raise (a cancelled job) to stop the load at that batch.
+
         Raises :class:`~calcwire.errors.FailedPrecondition` ``MODEL_NOT_READY``
         for a model whose cells are not stored yet.
         """
@@ -225,6 +227,8 @@ class WorkbookSource:
                     progress(done, total)
         except grpc.aio.AioRpcError as exc:
             raise _translated(exc, model_id) from exc
+        finally:
+            call.cancel()  # a no-op once the stream ended; stops it when progress raised
         return info, workbook
 
 
