@@ -48,8 +48,8 @@ class TestGetAndList:
 
     async def test_list_jobs_with_filters_and_pages(self, client: Client) -> None:
         answers = [await client.upload(unique_workbook()) for _ in range(3)]
-        for answer in answers:
-            await client.wait_imported(answer.job.name)
+        for answer in answers:  # the pipeline takes each job on to its end: wait for it
+            await client.watch(answer.job.name, lambda m: m.event.state in FINAL, timeout=90)
 
         async def listed(text: str = "", size: int = 0, token: str = "") -> jobs_pb2.ListJobsResponse:
             response: jobs_pb2.ListJobsResponse = await client.jobs.ListJobs(
@@ -58,7 +58,7 @@ class TestGetAndList:
             return response
 
         async def all_projected() -> bool:
-            return len((await listed("state = RUNNING")).jobs) == 3
+            return len((await listed("state = SUCCEEDED")).jobs) == 3
 
         await wait_for(all_projected)
         newest_first = [a.job.name for a in reversed(answers)]
