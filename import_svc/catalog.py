@@ -17,7 +17,7 @@ page token wraps validation's.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from calcwire.errors import FailedPrecondition, InvalidArgument, NotFound
 from calcwire.filtering import Field, parse_filter
@@ -42,6 +42,7 @@ from import_svc.domain import (
     StoredCell,
 )
 from import_svc.files import WorkbookFiles
+from import_svc.jobs import current_job
 from import_svc.results import CellVerdict, ValidationResults
 from import_svc.store import WorkbookStore
 
@@ -125,6 +126,10 @@ class Catalog:
         details = await self.store.get_details(tenant, model_id)
         if details is None:
             raise _not_found(model_id)
+        job = details.model.latest_job
+        if job is not None and not job.final:
+            fresh = await current_job(self.events, tenant, job.job_id, job)
+            details = replace(details, model=replace(details.model, latest_job=fresh))
         return details
 
     async def list_models(

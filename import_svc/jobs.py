@@ -23,7 +23,7 @@ from calcwire.names import parse_model_name
 from calcwire.paging import decode_time_position, filter_fingerprint, next_page, page_size
 from import_svc.store import WorkbookStore
 
-__all__ = ["JOB_FILTER_FIELDS", "Jobs"]
+__all__ = ["JOB_FILTER_FIELDS", "Jobs", "current_job"]
 
 log = get_logger(__name__)
 
@@ -47,15 +47,9 @@ class Jobs:
     async def get(self, tenant: str, job_id: str) -> JobEvent:
         """The job as it is now: its latest event (the projection may lag behind it)."""
         job = await self.store.get_job(tenant, job_id)
-        latest = await self.events.last(job_id)
-        if latest is None or latest.tenant != tenant:
-            if job is None:
-                raise _not_found(job_id)
-            return job
-        current = _sticky(job, latest)
-        if (not current.final and not current.cancel_requested
-                and await self.events.cancel_requested(job_id)):
-            current = current.next(cancel_requested=True, time=current.time)
+        current = await current_job(self.events, tenant, job_id, job)
+        if current is None:
+            raise _not_found(job_id)
         return current
 
     async def list_jobs(
@@ -111,6 +105,22 @@ class Jobs:
         jobs, events = await self.store.delete_jobs_before(cutoff)
         if jobs or events:
             log.info("old job history deleted", jobs=jobs, events=events, before=cutoff.isoformat())
+
+
+async def current_job(
+    events: JobEventLog, tenant: str, job_id: str, projected: JobEvent | None
+) -> JobEvent | None:
+    """The job as its latest event says, else as the projection has it (which may lag
+    behind the events by a batch: a client that saw the job end on WatchJob must not
+    then read it as still running)."""
+    latest = await events.last(job_id)
+    if latest is None or latest.tenant != tenant:
+        return projected
+    current = _sticky(projected, latest)
+    if (not current.final and not current.cancel_requested
+            and await events.cancel_requested(job_id)):
+        current = current.next(cancel_requested=True, time=current.time)
+    return current
 
 
 def _sticky(before: JobEvent | None, after: JobEvent) -> JobEvent:
