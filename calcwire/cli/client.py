@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -169,7 +170,11 @@ class Connection:
         return validation_pb2_grpc.ValidationServiceStub(self.channel)  # type: ignore[no-untyped-call]
 
     def close(self) -> None:
-        self.channel.close()
+        """Close the channel, waiting at most a few seconds: a command must end even if
+        gRPC cannot shut a channel down cleanly (the process exit finishes the job)."""
+        closing = threading.Thread(target=self.channel.close, name="close-channel", daemon=True)
+        closing.start()
+        closing.join(timeout=3.0)
 
     def __enter__(self) -> Self:
         return self

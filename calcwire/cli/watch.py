@@ -13,11 +13,13 @@ Ctrl-C while following asks on the terminal whether to cancel the job
 
 from __future__ import annotations
 
+import queue
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Final
+from typing import Any, Final
 
 import grpc
 
@@ -82,7 +84,7 @@ def _follow(connection: Connection, name: str, progress: StageProgress) -> jobs_
             metadata=connection.metadata,
         )
         try:
-            for message in call:
+            for message in _messages(call):
                 broken_since, attempt = None, 0
                 if message.event.sequence and message.event.sequence <= last_sequence:
                     continue  # replayed: already shown
@@ -117,6 +119,41 @@ def _follow(connection: Connection, name: str, progress: StageProgress) -> jobs_
             raise ServiceFailure(f"the progress stream of {name} keeps ending early",
                                  reason="WATCH_ENDED")
         time.sleep(_RETRY_PAUSE[0])
+
+
+def _messages(call: grpc.Call) -> Iterator[jobs_pb2.WatchJobResponse]:
+    """The stream's messages, read by a daemon thread.
+
+    So Ctrl-C reaches this (the main) thread while it waits on a queue, never
+    in the middle of gRPC's own code: a KeyboardInterrupt raised there could
+    leave the channel unable to make the CancelJob call or to close (seen: the
+    command hung in ``Channel.close`` after the user answered yes).
+    """
+    out: queue.Queue[tuple[str, Any]] = queue.Queue()
+
+    def read() -> None:
+        try:
+            for message in call:  # type: ignore[attr-defined]
+                out.put(("message", message))
+            out.put(("end", None))
+        except BaseException as exc:  # noqa: BLE001 - handed to the main thread
+            out.put(("error", exc))
+
+    threading.Thread(target=read, name="watch-job", daemon=True).start()
+    try:
+        while True:
+            try:
+                kind, item = out.get(timeout=0.25)
+            except queue.Empty:
+                continue
+            if kind == "message":
+                yield item
+            elif kind == "end":
+                return
+            else:
+                raise item
+    finally:
+        call.cancel()
 
 
 def _ask_to_cancel(connection: Connection, name: str) -> None:
