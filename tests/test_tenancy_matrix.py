@@ -13,11 +13,10 @@ RPC without a row here fails ``test_the_matrix_covers_every_public_method``):
 
 The first two are the gateway's alone and pass for every method today. The
 last two need the backends: tenant ``owner`` uploads a generated workbook
-through the gateway and its job runs the pipeline. Where a backend does not
-implement a method yet (it answers UNIMPLEMENTED), or the pipeline cannot get
-a model as far as a method needs (no upload, a job that never succeeds), the
-case is marked **xfail with the reason** (shown in the summary, ``-rx``): the
-matrix completes itself as the backends land, and any other answer fails.
+through the gateway and its job runs the pipeline. Every backend implements
+every method now, so a method that answers UNIMPLEMENTED, or a pipeline that
+cannot get a model as far as a method needs (no upload, a job that never
+succeeds), fails the case with the reason.
 """
 
 from __future__ import annotations
@@ -427,20 +426,20 @@ async def outcome(world: World, method: str, metadata: Metadata) -> Outcome:
     return Outcome(grpc.StatusCode.OK, None, reply)
 
 
-def xfail_if_unimplemented(result: Outcome, method: str, what: str = "") -> None:
+def fail_if_unimplemented(result: Outcome, method: str, what: str = "") -> None:
     if result.code == grpc.StatusCode.UNIMPLEMENTED:
-        pytest.xfail(f"{what or method}: the backend does not implement it yet (UNIMPLEMENTED)")
+        pytest.fail(f"{what or method}: the backend does not implement it (UNIMPLEMENTED)")
 
 
 def needs_model(world: World) -> None:
     if world.main is None:
-        pytest.xfail(world.missing)
+        pytest.fail(world.missing)
 
 
 async def owner_sees(world: World, method: str) -> Outcome:
     """An owner's read used to check that nothing changed."""
     result = await outcome(world, method, world.owner)
-    xfail_if_unimplemented(result, method, f"checking with {method}")
+    fail_if_unimplemented(result, method, f"checking with {method}")
     assert result.code == grpc.StatusCode.OK, (method, result)
     return result
 
@@ -472,7 +471,7 @@ class TestMatrix:
         needs_model(world)
         case = CASES[method]
         result = await outcome(world, method, world.other)
-        xfail_if_unimplemented(result, method)
+        fail_if_unimplemented(result, method)
         if case.cross == "not_found":
             assert result.code == grpc.StatusCode.NOT_FOUND, (
                 f"another tenant's call answered {result.code.name} ({result.reason}), "
@@ -496,7 +495,7 @@ class TestMatrix:
             except grpc.aio.AioRpcError as error:
                 code = error.code()
             if code == grpc.StatusCode.UNIMPLEMENTED:
-                pytest.xfail("checking with GetModel: the backend does not implement it yet")
+                pytest.fail("checking with GetModel: the backend does not implement it")
             assert code == grpc.StatusCode.NOT_FOUND, "the owner sees another tenant's upload"
 
     async def _owner_unchanged(self, world: World, method: str) -> None:
@@ -517,13 +516,13 @@ class TestMatrix:
         if case.need != "keys":
             needs_model(world)
         result = await outcome(world, method, world.owner)
-        xfail_if_unimplemented(result, method)
+        fail_if_unimplemented(result, method)
         if (
             world.pipeline
             and result.code != grpc.StatusCode.OK
             and (case.need == "pipeline" or result.code == grpc.StatusCode.FAILED_PRECONDITION)
         ):
-            pytest.xfail(f"{method} needs a model through the pipeline: {world.pipeline}")
+            pytest.fail(f"{method} needs a model through the pipeline: {world.pipeline}")
         assert result.code == grpc.StatusCode.OK, (result.code, result.reason)
         if case.listed is not None:
             listed = case.listed(result.reply)

@@ -113,7 +113,7 @@ class TestWorkerKilledMidParse:
                             internal_metadata(own_stack.ensure_internal_secret(), TENANT))
             jobs = await client.jobs.ListJobs(jobs_pb2.ListJobsRequest(), metadata=client.md)
             live = [j for j in jobs.jobs if j.state == jobs_pb2.JOB_STATE_RUNNING]
-            assert live  # the job above waits for evaluation: it never ends here
+            assert live  # this stack has no evaluation worker: the job above never ends here
             call = client.jobs.WatchJob(jobs_pb2.WatchJobRequest(name=live[0].name),
                                         metadata=client.md)
             await call.read()
