@@ -17,10 +17,11 @@ for a stage and fails the job of each exhausted order with
 from __future__ import annotations
 
 import asyncio
+import enum
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 import nats.errors
 import nats.js.errors
@@ -36,12 +37,16 @@ from calcwire.messaging import (
     WORK_STREAM,
     WORK_SUBJECTS,
     Stage,
+    keep_in_progress,
     work_message_id,
 )
 
 __all__ = [
     "MAX_DELIVERIES_REASON",
     "OnFailed",
+    "Outcome",
+    "StageRun",
+    "StageWorker",
     "WorkOrder",
     "fail_exhausted_orders",
     "is_last_delivery",
@@ -108,6 +113,50 @@ async def publish_work(
         stream=WORK_STREAM,
         headers={"Nats-Msg-Id": work_message_id(order.job_id, stage, generation)},
     )
+
+
+class Outcome(enum.Enum):
+    """What a stage's worker does with the order's message once the stage has run."""
+
+    DONE = "done"
+    """The stage ended (done and queued on, failed for good, cancelled): ack."""
+    RETRY = "retry"
+    """A passing problem (database, NATS, another service): hand the message back."""
+
+
+class StageRun(Protocol):
+    """A stage's runner: import_svc's Importer, eval_svc's Evaluator, validation_svc's
+    Validator."""
+
+    async def run(self, order: WorkOrder, *, attempt: int, last_attempt: bool) -> Outcome: ...
+
+
+class StageWorker:
+    """Handles one work message of a stage (see :func:`calcwire.messaging.consume`).
+
+    The message is kept "in progress" while the stage runs, so only a dead
+    worker's message is delivered again; a RETRY outcome hands it back with a
+    backoff; a message that is not a work order is dropped for good.
+    """
+
+    def __init__(self, stage: StageRun, *, ack_wait: float) -> None:
+        self.stage = stage
+        self.ack_wait = ack_wait
+
+    async def handle(self, msg: Msg) -> None:
+        try:
+            order = WorkOrder.from_json(msg.data)
+        except ValueError as exc:
+            log.error("not a work order; dropped", error=str(exc))
+            await msg.term()
+            return
+        attempt = int(msg.metadata.num_delivered)
+        async with keep_in_progress(msg, every=self.ack_wait / 3):
+            outcome = await self.stage.run(
+                order, attempt=attempt, last_attempt=is_last_delivery(msg)
+            )
+        if outcome is Outcome.RETRY:
+            await msg.nak(delay=min(2.0**attempt, 30.0))
 
 
 def is_last_delivery(msg: Msg) -> bool:

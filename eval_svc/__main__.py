@@ -21,7 +21,7 @@ from calcwire.internal_client import internal_channel
 from calcwire.job_events import JobEventLog
 from calcwire.messaging import consume
 from calcwire.server import Registry, Runtime, ServiceSpec, main
-from calcwire.work import fail_exhausted_orders
+from calcwire.work import StageWorker, fail_exhausted_orders
 from eval_svc.cache import ModelCache
 from eval_svc.evaluator import Evaluator
 from eval_svc.loader import WorkbookSource
@@ -29,7 +29,6 @@ from eval_svc.results import Evaluations
 from eval_svc.server import EvaluationServicer
 from eval_svc.store import EvaluationStore
 from eval_svc.whatif import CompiledEntry, WhatIf
-from eval_svc.worker import EvalWorker
 
 __all__ = ["SPEC", "setup"]
 
@@ -52,7 +51,7 @@ async def setup(runtime: Runtime, registry: Registry) -> None:
         EvaluationServicer(Evaluations(source, store, events, js), WhatIf(source, cache)),
     )
 
-    worker = EvalWorker(Evaluator(source, store, events, js), ack_wait=settings.ack_wait_seconds)
+    worker = StageWorker(Evaluator(source, store, events, js), ack_wait=settings.ack_wait_seconds)
 
     async def eval_worker(stopping: asyncio.Event) -> None:
         await consume(js, "evaluate", worker.handle, stopping)

@@ -17,7 +17,6 @@ turns any ``Exception`` of a formula into a not computable cell, lets it through
 from __future__ import annotations
 
 import asyncio
-import enum
 import threading
 import time
 from collections.abc import Callable
@@ -35,7 +34,7 @@ from calcwire.job_events import (
     JobState,
 )
 from calcwire.logs import get_logger, log_context
-from calcwire.work import WorkOrder, publish_work
+from calcwire.work import Outcome, WorkOrder, publish_work
 from calcwire.workbook.model import Workbook
 from eval_svc.domain import EvaluationSummary, Timings
 from eval_svc.engine import CellResult, CompiledModel, compile_workbook
@@ -43,7 +42,7 @@ from eval_svc.gc_pause import collector_paused
 from eval_svc.loader import WorkbookSource
 from eval_svc.store import EvaluationStore
 
-__all__ = ["Evaluator", "Outcome"]
+__all__ = ["Evaluator"]
 
 log = get_logger(__name__)
 
@@ -52,15 +51,6 @@ _T_in = TypeVar("_T_in")
 
 # Where each step of BUILDING_GRAPH ends, as a fraction of the stage.
 _LOADED, _PARSED = 0.3, 0.7
-
-
-class Outcome(enum.Enum):
-    """What the worker does with the message after :meth:`Evaluator.run`."""
-
-    DONE = "done"
-    """The stage ended (stored and queued on, failed for good, cancelled): ack."""
-    RETRY = "retry"
-    """A passing problem (database, NATS, import_svc): hand the message back."""
 
 
 class _Stopped(BaseException):

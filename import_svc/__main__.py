@@ -19,7 +19,7 @@ from calcwire.job_events import JobError, JobEventLog
 from calcwire.jobs.v1 import jobs_pb2_grpc
 from calcwire.messaging import consume
 from calcwire.server import Registry, Runtime, ServiceSpec, main
-from calcwire.work import WorkOrder, fail_exhausted_orders
+from calcwire.work import StageWorker, WorkOrder, fail_exhausted_orders
 from calcwire.workbook.package import PackageLimits
 from calcwire.workbooks.v1 import workbooks_pb2_grpc
 from import_svc.backends import Backends
@@ -33,7 +33,6 @@ from import_svc.server import JobServicer, WorkbookServicer
 from import_svc.store import WorkbookStore
 from import_svc.upload import Uploads
 from import_svc.worker import (
-    ImportWorker,
     ensure_history_consumer,
     run_projection,
     run_retention,
@@ -70,7 +69,7 @@ async def setup(runtime: Runtime, registry: Registry) -> None:
     )
 
     importer = Importer(backends)
-    worker = ImportWorker(importer, ack_wait=settings.ack_wait_seconds)
+    worker = StageWorker(importer, ack_wait=settings.ack_wait_seconds)
 
     async def model_failed(order: WorkOrder, error: JobError) -> None:
         await store.set_model_state(order.tenant, order.model_id, ModelState.FAILED,

@@ -14,7 +14,6 @@ the worker acks. The outcome tells the worker what to do with the message.
 from __future__ import annotations
 
 import asyncio
-import enum
 import tempfile
 import threading
 import time
@@ -34,7 +33,7 @@ from calcwire.job_events import (
 from calcwire.logs import get_logger, log_context
 from calcwire.values import XlError
 from calcwire.wire import formula_kind
-from calcwire.work import WorkOrder, publish_work
+from calcwire.work import Outcome, WorkOrder, publish_work
 from calcwire.workbook.package import PackageLimits
 from calcwire.workbook.reader import WorkbookReader
 from import_svc.backends import Backends
@@ -45,7 +44,6 @@ from import_svc.store import ModelGone
 __all__ = [
     "PARSE_FAILED",
     "Importer",
-    "Outcome",
     "ParseProgress",
     "parse_workbook",
 ]
@@ -155,15 +153,6 @@ def parse_workbook(
             ),
             cells=cells,
         )
-
-
-class Outcome(enum.Enum):
-    """What the worker does with the message after :meth:`Importer.run`."""
-
-    DONE = "done"
-    """The stage ended (imported, failed for good, cancelled): ack."""
-    RETRY = "retry"
-    """A passing problem (database, NATS): hand the message back for another attempt."""
 
 
 class Importer:

@@ -1,9 +1,7 @@
 """import_svc's JetStream consumers: message <-> domain, ack / nak / progress.
 
-- the import worker: durable pull consumer ``import-worker`` on
-  ``calcwire.work.import`` (several replicas share it); the message is kept
-  "in progress" while the import runs, so only a dead worker's message is
-  delivered again;
+- the import worker is :class:`calcwire.work.StageWorker` over the
+  :class:`~import_svc.importer.Importer` (durable consumer ``import-worker``);
 - the job-history projection: durable pull consumer ``job-history`` on every
   job's events, applied to PostgreSQL in batches;
 - the retention sweep of job history.
@@ -15,7 +13,6 @@ import asyncio
 from typing import Final
 
 import nats.errors
-from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
@@ -25,15 +22,11 @@ from calcwire.messaging import (
     JOB_EVENTS_STREAM,
     ensure_consumer,
     job_events_subject,
-    keep_in_progress,
 )
-from calcwire.work import WorkOrder, is_last_delivery
-from import_svc.importer import Importer, Outcome
 from import_svc.jobs import Jobs
 
 __all__ = [
     "HISTORY_CONSUMER",
-    "ImportWorker",
     "ensure_history_consumer",
     "history_consumer_config",
     "run_projection",
@@ -44,29 +37,6 @@ log = get_logger(__name__)
 
 HISTORY_CONSUMER: Final = "job-history"
 RETENTION_INTERVAL: Final = 3600.0
-
-
-class ImportWorker:
-    """Handles one ``calcwire.work.import`` message (see :func:`calcwire.messaging.consume`)."""
-
-    def __init__(self, importer: Importer, *, ack_wait: float) -> None:
-        self.importer = importer
-        self.ack_wait = ack_wait
-
-    async def handle(self, msg: Msg) -> None:
-        try:
-            order = WorkOrder.from_json(msg.data)
-        except ValueError as exc:
-            log.error("not a work order; dropped", error=str(exc))
-            await msg.term()
-            return
-        attempt = int(msg.metadata.num_delivered)
-        async with keep_in_progress(msg, every=self.ack_wait / 3):
-            outcome = await self.importer.run(
-                order, attempt=attempt, last_attempt=is_last_delivery(msg)
-            )
-        if outcome is Outcome.RETRY:
-            await msg.nak(delay=min(2.0**attempt, 30.0))
 
 
 def history_consumer_config(*, ack_wait: float) -> ConsumerConfig:

@@ -20,14 +20,13 @@ from calcwire.job_events import JobEventLog
 from calcwire.messaging import consume
 from calcwire.server import Registry, Runtime, ServiceSpec, main
 from calcwire.validation.v1 import validation_pb2_grpc
-from calcwire.work import fail_exhausted_orders
+from calcwire.work import StageWorker, fail_exhausted_orders
 from validation_svc.jobs import ValidationJobs
 from validation_svc.results import Results
 from validation_svc.server import ValidationServicer
 from validation_svc.sources import Evaluations, Workbooks
 from validation_svc.store import ValidationStore
 from validation_svc.validator import Validator
-from validation_svc.worker import ValidationWorker
 
 __all__ = ["SPEC", "setup"]
 
@@ -52,7 +51,7 @@ async def setup(runtime: Runtime, registry: Registry) -> None:
                            Results(store, workbooks)),
     )
 
-    worker = ValidationWorker(Validator(store, events, workbooks, evaluations),
+    worker = StageWorker(Validator(store, events, workbooks, evaluations),
                               ack_wait=settings.ack_wait_seconds)
 
     async def validation_worker(stopping: asyncio.Event) -> None:

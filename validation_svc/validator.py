@@ -12,7 +12,6 @@ the results it had. The outcome tells the worker what to do with the message.
 from __future__ import annotations
 
 import asyncio
-import enum
 import time
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
@@ -27,7 +26,7 @@ from calcwire.job_events import (
     JobState,
 )
 from calcwire.logs import get_logger, log_context
-from calcwire.work import WorkOrder
+from calcwire.work import Outcome, WorkOrder
 from validation_svc.checking import OutOfOrder, check_cells
 from validation_svc.compare import Tolerance, caches_logicals_as_numbers
 from validation_svc.domain import CellResult, ModelGone, NotEvaluated
@@ -35,18 +34,9 @@ from validation_svc.sources import Evaluations, Workbooks
 from validation_svc.store import ValidationStore
 from validation_svc.summary import SummaryBuilder
 
-__all__ = ["Outcome", "Validator", "order_tolerance", "outcome_message"]
+__all__ = ["Validator", "order_tolerance", "outcome_message"]
 
 log = get_logger(__name__)
-
-
-class Outcome(enum.Enum):
-    """What the worker does with the message after :meth:`Validator.run`."""
-
-    DONE = "done"
-    """The stage ended (validated, failed for good, cancelled): ack."""
-    RETRY = "retry"
-    """A passing problem: hand the message back for another attempt."""
 
 
 def order_tolerance(options: dict[str, Any], default: Tolerance) -> Tolerance:
