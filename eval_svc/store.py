@@ -16,7 +16,7 @@ from typing import Any, Final
 
 import asyncpg
 
-from calcwire.values import CellValue, XlError
+from calcwire.value_columns import VALUE_NUMBER, decode_value, encode_value
 from eval_svc.domain import EvaluationSummary, StoredValue
 from eval_svc.engine import CellResult
 
@@ -28,7 +28,6 @@ VALUE_COLUMNS: Final = (
 )  # fmt: skip
 
 # value_type: how a CellValue is stored (as in import_svc's cells)
-_EMPTY, _NUMBER, _STRING, _BOOLEAN, _ERROR = 0, 1, 2, 3, 4
 
 _SELECT_VALUES: Final = """
     SELECT sheet_name, row_num, col_num, value_type, value_number, value_text, value_bool,
@@ -42,32 +41,6 @@ class RequestTaken(Exception):
     """An EvaluateModel request_id already used by the same tenant for another model."""
 
 
-def _encode(value: CellValue) -> tuple[int, float | None, str | None, bool | None]:
-    t = type(value)
-    if t is float or t is int:
-        return _NUMBER, float(value), None, None  # type: ignore[arg-type]
-    if t is str:
-        return _STRING, None, value, None  # type: ignore[return-value]
-    if t is bool:
-        return _BOOLEAN, None, None, value  # type: ignore[return-value]
-    if t is XlError:
-        return _ERROR, None, value.code, None  # type: ignore[union-attr]
-    return _EMPTY, None, None, None
-
-
-def _decode(kind: int, number: float | None, text: str | None, flag: bool | None) -> CellValue:
-    if kind == _NUMBER:
-        return number
-    if kind == _STRING:
-        return text
-    if kind == _BOOLEAN:
-        return flag
-    if kind == _ERROR:
-        try:
-            return XlError(text or "#VALUE!")
-        except ValueError:
-            return XlError.VALUE
-    return None
 
 
 _YIELD_EVERY: Final = 1_000
@@ -88,9 +61,9 @@ async def _records(
         vt: int
         num: float | None
         if type(value) is float:
-            vt, num, text, flag = _NUMBER, value, None, None
+            vt, num, text, flag = VALUE_NUMBER, value, None, None
         else:
-            vt, num, text, flag = _encode(value)
+            vt, num, text, flag = encode_value(value)
         yield (tenant, model_uuid, sheet_index[r.sheet], r.sheet, r.row, r.col, vt, num, text,
                flag, r.status, r.reason, r.volatile)
         if done % _YIELD_EVERY == 0:
@@ -105,7 +78,7 @@ def _stored_value(row: asyncpg.Record) -> StoredValue:
         row[0],  # sheet_name
         row[1],  # row_num
         row[2],  # col_num
-        row[4] if kind == _NUMBER else _decode(kind, row[4], row[5], row[6]),
+        row[4] if kind == VALUE_NUMBER else decode_value(kind, row[4], row[5], row[6]),
         row[7],  # status
         row[8],  # reason
         row[9],  # volatile

@@ -29,7 +29,7 @@ from asyncpg.pool import PoolConnectionProxy
 
 from calcwire.filtering import Condition
 from calcwire.job_events import JobError, JobEvent, JobKind, JobStage, JobState
-from calcwire.values import CellValue, XlError
+from calcwire.value_columns import VALUE_NUMBER, decode_value, encode_value
 from calcwire.workbook.model import CalcSettings, DefinedName, ExternalLink, SheetState, Table
 from import_svc.domain import (
     CellCounts,
@@ -57,7 +57,6 @@ CELL_COLUMNS: Final = (
 )  # fmt: skip
 
 # value_type: how a CellValue is stored
-_EMPTY, _NUMBER, _STRING, _BOOLEAN, _ERROR = 0, 1, 2, 3, 4
 
 
 _Connection: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
@@ -72,32 +71,6 @@ def _lock_key(sha256: str) -> int:
                           "big", signed=True)
 
 
-def _encode(value: CellValue) -> tuple[int, float | None, str | None, bool | None]:
-    t = type(value)
-    if t is float or t is int:
-        return _NUMBER, float(value), None, None  # type: ignore[arg-type]
-    if t is str:
-        return _STRING, None, value, None  # type: ignore[return-value]
-    if t is bool:
-        return _BOOLEAN, None, None, value  # type: ignore[return-value]
-    if t is XlError:
-        return _ERROR, None, value.code, None  # type: ignore[union-attr]
-    return _EMPTY, None, None, None
-
-
-def _decode(kind: int, number: float | None, text: str | None, flag: bool | None) -> CellValue:
-    if kind == _NUMBER:
-        return number
-    if kind == _STRING:
-        return text
-    if kind == _BOOLEAN:
-        return flag
-    if kind == _ERROR:
-        try:
-            return XlError(text or "#VALUE!")
-        except ValueError:
-            return XlError.VALUE
-    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -376,7 +349,7 @@ class WorkbookStore:
             for sheet, cells in link.cells.items():
                 for address, value in cells.items():
                     records.append(
-                        (tenant, model_uuid, link.index, position, sheet, address, *_encode(value))
+                        (tenant, model_uuid, link.index, position, sheet, address, *encode_value(value))
                     )
                     position += 1
         if records:
@@ -762,9 +735,9 @@ def _cell_records(
     for done, (sheet, row, col, value, formula, kind, array_range, fmt) in enumerate(cells, 1):
         t = type(value)
         if t is float:
-            vt, num, text, flag = _NUMBER, value, None, None
+            vt, num, text, flag = VALUE_NUMBER, value, None, None
         else:
-            vt, num, text, flag = _encode(value)
+            vt, num, text, flag = encode_value(value)
         yield (tenant, model_uuid, sheet, row, col, vt, num, text, flag, formula, kind,
                array_range, None if fmt == general else fmt)
         if progress is not None and done % 20_000 == 0:
@@ -846,7 +819,7 @@ def _cell(row: asyncpg.Record, sheet_names: dict[int, str]) -> StoredCell:
         row[0],  # sheet_index
         row[1],  # row
         row[2],  # col
-        row[4] if kind == _NUMBER else _decode(kind, row[4], row[5], row[6]),  # value
+        row[4] if kind == VALUE_NUMBER else decode_value(kind, row[4], row[5], row[6]),  # value
         row[7],  # formula
         row[8],  # kind
         row[9],  # array_range
@@ -871,7 +844,7 @@ def _links(links: Sequence[asyncpg.Record], cells: Sequence[asyncpg.Record]) -> 
     for c in cells:
         link = out.get(c["link_index"])
         if link is not None:
-            link.cells.setdefault(c["sheet"], {})[c["address"]] = _decode(
+            link.cells.setdefault(c["sheet"], {})[c["address"]] = decode_value(
                 c["value_type"], c["value_number"], c["value_text"], c["value_bool"]
             )
     return list(out.values())

@@ -34,6 +34,7 @@ MODULES = [
     "calcwire.server",
     "calcwire.tenancy",
     "calcwire.tls",
+    "calcwire.value_columns",
     "calcwire.wire",
     "calcwire.work",
     "calcwire.workbook.data_tables",

@@ -23,6 +23,7 @@ from typing import Any, Final
 import asyncpg
 
 from calcwire.job_events import JobKind
+from calcwire.value_columns import VALUE_ERROR, VALUE_NUMBER, decode_value, encode_value
 from calcwire.values import CellValue, XlError
 from calcwire.work import WorkOrder
 from validation_svc.compare import Status, StatusCounts, Tolerance
@@ -48,7 +49,6 @@ _COUNT_FIELDS: Final = ("formula_cells", "match", "mismatch", "not_cached", "not
                         "volatile", "circular")
 
 # value types, as import_svc stores them
-_EMPTY, _NUMBER, _STRING, _BOOLEAN, _ERROR = 0, 1, 2, 3, 4
 
 
 def _lock_key(tenant: str, model_id: str) -> int:
@@ -56,32 +56,6 @@ def _lock_key(tenant: str, model_id: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
-def _encode(value: CellValue) -> tuple[int, float | None, str | None, bool | None]:
-    t = type(value)
-    if t is float or t is int:
-        return _NUMBER, float(value), None, None  # type: ignore[arg-type]
-    if t is str:
-        return _STRING, None, value, None  # type: ignore[return-value]
-    if t is bool:
-        return _BOOLEAN, None, None, value  # type: ignore[return-value]
-    if t is XlError:
-        return _ERROR, None, value.code, None  # type: ignore[union-attr]
-    return _EMPTY, None, None, None
-
-
-def _decode(kind: int, number: float | None, text: str | None, flag: bool | None) -> CellValue:
-    if kind == _NUMBER:
-        return number
-    if kind == _STRING:
-        return text
-    if kind == _BOOLEAN:
-        return flag
-    if kind == _ERROR:
-        try:
-            return XlError(text or "#VALUE!")
-        except ValueError:
-            return XlError.VALUE
-    return None
 
 
 def _value_json(value: CellValue) -> Any:
@@ -94,7 +68,7 @@ def _value_json(value: CellValue) -> Any:
 
 def _value_from_json(raw: Any) -> CellValue:
     if isinstance(raw, dict):
-        return _decode(_ERROR, None, str(raw.get("error")), None)
+        return decode_value(VALUE_ERROR, None, str(raw.get("error")), None)
     value: CellValue = raw
     return value
 
@@ -126,7 +100,7 @@ _STATUS_NAMES: Final = {status: status.name for status in Status}
 
 def _records(tenant: str, model_uuid: uuid.UUID, results: AsyncIterable[Sequence[CellResult]],
              seen: list[int]) -> AsyncIterator[tuple[Any, ...]]:
-    names, mismatch, encode = _STATUS_NAMES, Status.MISMATCH, _encode
+    names, mismatch, encode = _STATUS_NAMES, Status.MISMATCH, encode_value
 
     def batch_records(batch: Sequence[CellResult]) -> list[tuple[Any, ...]]:
         # One record per formula cell: numbers (the usual values) are encoded inline.
@@ -134,9 +108,9 @@ def _records(tenant: str, model_uuid: uuid.UUID, results: AsyncIterable[Sequence
         append = out.append
         for (sheet_index, sheet, row, col, formula, cached, computed, status, reason,
              abs_diff) in batch:
-            cached_enc = ((_NUMBER, cached, None, None) if type(cached) is float
+            cached_enc = ((VALUE_NUMBER, cached, None, None) if type(cached) is float
                           else encode(cached))
-            computed_enc = ((_NUMBER, computed, None, None) if type(computed) is float
+            computed_enc = ((VALUE_NUMBER, computed, None, None) if type(computed) is float
                             else encode(computed))
             rank = None
             if status is mismatch:
@@ -166,8 +140,8 @@ def _result(row: asyncpg.Record) -> CellResult:
         row=row[2],
         col=row[3],
         formula=row[4],
-        cached=_decode(row[5], row[6], row[7], row[8]),
-        computed=_decode(row[9], row[10], row[11], row[12]),
+        cached=decode_value(row[5], row[6], row[7], row[8]),
+        computed=decode_value(row[9], row[10], row[11], row[12]),
         status=Status[row[13]],
         reason=row[14],
         abs_diff=row[15],
